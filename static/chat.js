@@ -196,7 +196,7 @@
   }
   // Owner calls this once the stream is usable again (after history), so a flapping socket keeps backing off.
   Socket.prototype.ready = function () { this.attempt = 0; this.setState('open') }
-    Socket.prototype.drop = function () { var ws = this.ws; if (!ws) return; this.lost(ws); try { ws.close() } catch (e) {} }
+  Socket.prototype.drop = function () { var ws = this.ws; if (!ws) return; this.lost(ws); try { ws.close() } catch (e) {} }
   Socket.prototype.send = function (obj) {
     if (!this.ws || this.ws.readyState !== 1) return false
     this.ws.send(JSON.stringify(obj)); return true
@@ -255,11 +255,16 @@
     }
     return isNew
   }
-  ChatSession.prototype.savePending = function () { store(this.pendingKey, this.pending.length ? this.pending : null) }
+  // Read-modify-write on storage, so two tabs of one buyer never overwrite each other's queued messages.
+  ChatSession.prototype.queue = function (p) {
+    this.pending.push(p)
+    store(this.pendingKey, (store(this.pendingKey) || []).concat([p]))
+  }
   ChatSession.prototype.unqueue = function (cid) {
-    var before = this.pending.length
-    this.pending = this.pending.filter(function (p) { return p.client_message_id !== cid })
-    if (this.pending.length !== before) this.savePending()
+    function keep (x) { return x.client_message_id !== cid }
+    this.pending = this.pending.filter(keep)
+    var saved = (store(this.pendingKey) || []).filter(keep)
+    store(this.pendingKey, saved.length ? saved : null)
   }
   ChatSession.prototype.onFrame = function (f) {
     var self = this
@@ -321,7 +326,7 @@
     if (!text.trim()) return 'empty_message'
     if (text.length > MAX_LEN) { this.error = 'message_too_long'; this.emit('error'); return this.error }
     var p = { client_message_id: newId(), message_text: text, created_at: new Date().toISOString() }
-    this.pending.push(p); this.savePending()
+    this.queue(p)
     this.error = null
     this.sendTyping(false)
     if (this.sock.state === 'open') this.sock.send({ type: 'message', message_text: text, client_message_id: p.client_message_id })
@@ -594,7 +599,7 @@
   BuyerWidget.prototype.openChat = function (sellerId, listingId, opts) {
     var self = this
     var title = (opts && opts.listingTitle) || ''
-    this.show(h('div', { class: 'note', text: this.t.connecting }))
+    this.show(this.view ? this.view.el : h('div', { class: 'note', text: this.t.connecting }))
     return this.withCtx(function (ctx) {
       return api(ctx, 'POST', '/chats', { listing_id: String(listingId), seller_id: String(sellerId) })
     }).then(function (r) {
@@ -604,6 +609,7 @@
   BuyerWidget.prototype.resume = function (last, mode) {
     var self = this; var quiet = mode === 'quiet'
     this.last = last
+    if (this.session && this.session.id === last.chat_id) return this.attach(this.session.ctx, this.session.chat, last.title, mode)
     if (!quiet) this.show(h('div', { class: 'note', text: this.t.connecting }))
     return this.withCtx(function (ctx) { return api(ctx, 'GET', '/chats/' + encodeURIComponent(last.chat_id)) })
       .then(function (r) { self.attach(r.ctx, r.chat, last.title, mode) })
