@@ -63,10 +63,11 @@
     return Promise.resolve(o.token || (o.getToken && o.getToken())).then(function (token) {
       self.ctx = { base: base, token: token }
       self.render0()
+      self.load() // the list shows even before (or without) the live stream
       self.sock = new C.Socket(function () {
         return base.replace(/^http/, 'ws') + '/api/chat/ws/inbox?token=' + encodeURIComponent(token)
       }, {
-        // (Re)load on every connect: updates missed while away; the server re-sends who is online.
+        // Reload on every connect too: updates missed before or between streams; the server re-sends who is online.
         open: function () { self.online.clear(); self.sock.ready(); self.load() },
         frame: function (f) { self.onFrame(f) }
       })

@@ -7,7 +7,7 @@ interface Summary { id: string, unread_count: number, buyer_id: string }
 t.test('buyer and seller chat live through the demo pages', { skip: noChromium }, async (t) => {
   const h = await startHarness(t)
   const { page: sellerPage } = await h.open()
-  await sellerPage.goto(h.url + '/demo/seller.html')
+  await sellerPage.goto(h.url + '/demo/seller')
   await sellerPage.getByText('No conversations yet').waitFor()
 
   const { page: buyer } = await h.open()

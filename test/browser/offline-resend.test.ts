@@ -12,7 +12,7 @@ t.test('offline messages reach the seller exactly once', { skip: noChromium }, a
   await buyer.locator('.msg.mine[data-seq]').waitFor()
 
   const { page: sellerPage } = await h.open()
-  await sellerPage.goto(h.url + '/demo/seller.html')
+  await sellerPage.goto(h.url + '/demo/seller')
   await sellerPage.locator('.chat').click()
   await sellerPage.locator('.main .msg .txt', { hasText: 'Before the tunnel' }).waitFor()
   const chatId = await sellerPage.locator('.chat').getAttribute('data-chat-id')

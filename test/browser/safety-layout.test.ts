@@ -15,7 +15,7 @@ t.test('script-like text from either side renders as text and runs nothing', { s
   await openBuyerChat(buyer, h.url)
   await sendMessage(buyer, BUYER_PAYLOAD)
   await buyer.locator('.msg.mine[data-seq]').waitFor()
-  await sellerPage.goto(h.url + '/demo/seller.html')
+  await sellerPage.goto(h.url + '/demo/seller')
   await sellerPage.locator('.chat').click()
   await sellerPage.locator('.main .msg').waitFor()
   await sendMessage(sellerPage, SELLER_PAYLOAD, '.main')
@@ -61,7 +61,7 @@ t.test('on a phone the panel is full-screen and the inbox shows one pane at a ti
   await screenshot(buyer, 'product-page-chat-phone')
 
   const { page: sellerPage } = await h.open(PHONE)
-  await sellerPage.goto(h.url + '/demo/seller.html')
+  await sellerPage.goto(h.url + '/demo/seller')
   await sellerPage.locator('.chat .count', { hasText: '1' }).waitFor()
   await screenshot(sellerPage, 'seller-inbox-phone')
   await sellerPage.locator('.chat').click()
