@@ -5,7 +5,7 @@ import { Type } from 'typebox'
 import { ChatSummary, ClientMessageId, ListingGroup, Message, MessageText, ReadState, UnreadCount } from '../chat/schemas.js'
 import type { Config } from '../config.js'
 import { callerOf } from '../plugins/auth.js'
-import { authErrors, bearerSecurity, ChatIdParams, CompatFields, ErrorResponse, ExternalId } from './schemas.js'
+import { authErrors, bearerSecurity, ChatIdParams, CompatFields, ErrorResponse, ExternalId, MAX_DB_INTEGER } from './schemas.js'
 
 const notFound = { 404: ErrorResponse }
 
@@ -38,7 +38,7 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
         role: Type.Optional(Type.Union([Type.Literal('buyer'), Type.Literal('seller')])),
         is_seller: Type.Optional(Type.Boolean({ description: 'Seed-era alias of role' })),
         limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-        offset: Type.Integer({ minimum: 0, default: 0 }),
+        offset: Type.Integer({ minimum: 0, maximum: MAX_DB_INTEGER, default: 0 }),
         user_id: CompatFields.user_id
       }),
       response: { 200: Type.Object({ chats: Type.Array(ChatSummary), total: Type.Integer() }), ...authErrors }
@@ -84,9 +84,9 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       params: ChatIdParams,
       querystring: Type.Object({
         limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-        before_seq: Type.Optional(Type.Integer({ minimum: 1 })),
-        after_seq: Type.Optional(Type.Integer({ minimum: 0 })),
-        offset: Type.Optional(Type.Integer({ minimum: 0 })),
+        before_seq: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_DB_INTEGER })),
+        after_seq: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_DB_INTEGER })),
+        offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_DB_INTEGER })),
         user_id: CompatFields.user_id
       }),
       response: { 200: Type.Object({ messages: Type.Array(Message), has_more: Type.Boolean() }), ...authErrors, ...notFound }
@@ -122,7 +122,7 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       summary: "Mark the other side's messages read up to a seq (default: all); the pointer only moves forward",
       security: bearerSecurity,
       params: ChatIdParams,
-      body: Type.Object({ up_to_seq: Type.Optional(Type.Integer({ minimum: 0 })), ...CompatFields }),
+      body: Type.Object({ up_to_seq: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_DB_INTEGER })), ...CompatFields }),
       response: { 200: ReadState, ...authErrors, ...notFound }
     }
   }, async (request) => {

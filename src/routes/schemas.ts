@@ -17,6 +17,9 @@ export const authErrors = {
   429: ErrorResponse
 }
 
+// seq, read pointers and offsets meet Postgres integers: a larger number must be a 400 here, not an "out of range" 500 there.
+export const MAX_DB_INTEGER = 2_147_483_647
+
 export const ChatIdParams = Type.Object({ id: Type.String({ description: 'Chat id (uuid)' }) })
 
 // Marketplaces use numbers, slugs or UUIDs for listings and users; all are stored as text.
