@@ -1,4 +1,4 @@
-// Owns the chat REST API: schema → authenticate → one ChatService call → reply.
+// Owns the chat REST API: authenticate → schema → one ChatService call → reply.
 import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
@@ -10,11 +10,12 @@ import { authErrors, bearerSecurity, ChatIdParams, CompatFields, ErrorResponse, 
 const notFound = { 404: ErrorResponse }
 
 const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+  // Authentication runs before validation: a caller without a valid token gets 401, whatever else is wrong with the request.
   const authenticate = app.authenticate
   const perUser = (request: FastifyRequest): string => request.identity === null ? request.ip : `${request.identity.registered ? 'u' : 'a'}:${request.identity.userId}`
 
   app.post('/chats', {
-    preHandler: authenticate,
+    preValidation: authenticate,
     config: { rateLimit: { max: config.rateLimit.createChatPerMinute, timeWindow: 60_000 } },
     schema: {
       tags: ['chats'],
@@ -29,7 +30,7 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
   })
 
   app.get('/chats/my', {
-    preHandler: authenticate,
+    preValidation: authenticate,
     schema: {
       tags: ['chats'],
       summary: "The caller's chats, newest activity first",
@@ -50,7 +51,7 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
   })
 
   app.get('/chats/seller/:seller_id/grouped', {
-    preHandler: authenticate,
+    preValidation: authenticate,
     schema: {
       tags: ['chats'],
       summary: "The seller's inbox grouped by listing, groups ordered by latest activity (only for that seller)",
@@ -63,7 +64,7 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
   })
 
   app.get('/chats/:id', {
-    preHandler: authenticate,
+    preValidation: authenticate,
     schema: {
       tags: ['chats'],
       summary: 'One chat, for its two participants',
@@ -76,7 +77,7 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
   })
 
   app.get('/chats/:id/messages', {
-    preHandler: authenticate,
+    preValidation: authenticate,
     schema: {
       tags: ['messages'],
       summary: 'A page of history in ascending seq: the newest by default, before_seq to scroll up, after_seq to catch up',
@@ -97,7 +98,7 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
   })
 
   app.post('/chats/:id/messages', {
-    preHandler: authenticate,
+    preValidation: authenticate,
     config: { rateLimit: { max: config.rateLimit.sendPerMinute, timeWindow: 60_000, hook: 'preHandler', keyGenerator: perUser } },
     schema: {
       tags: ['messages'],
@@ -114,9 +115,11 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
   })
 
   app.post('/chats/:id/read', {
-    // "Mark everything read" is a bare POST; an absent body means the same as {}.
-    preValidation: async (request) => { request.body ??= {} },
-    preHandler: authenticate,
+    preValidation: [
+      authenticate,
+      // "Mark everything read" is a bare POST; an absent body means the same as {}.
+      async (request) => { request.body ??= {} }
+    ],
     schema: {
       tags: ['messages'],
       summary: "Mark the other side's messages read up to a seq (default: all); the pointer only moves forward",
@@ -130,7 +133,7 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
   })
 
   app.delete('/chats/:id', {
-    preHandler: authenticate,
+    preValidation: authenticate,
     schema: {
       tags: ['chats'],
       summary: "Hide the chat from the caller's lists until the other side writes again",
@@ -144,7 +147,7 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
   })
 
   app.get('/unread-count', {
-    preHandler: authenticate,
+    preValidation: authenticate,
     schema: {
       tags: ['chats'],
       summary: "Unread totals for the site's navigation badge",
