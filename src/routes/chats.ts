@@ -12,6 +12,18 @@ const notFound = { 404: ErrorResponse }
 const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   // Authentication runs before validation: a caller without a valid token gets 401, whatever else is wrong with the request.
   const authenticate = app.authenticate
+  // Clients that set Content-Type: application/json on every call send it on bodiless ones too (mark read, hide).
+  // Within these routes an empty JSON body means no body, instead of Fastify's 400 for an empty JSON document.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString()
+    if (text.trim() === '') {
+      done(null, undefined)
+      return
+    }
+    parseJson(request, text, done)
+  })
   const perUser = (request: FastifyRequest): string => request.identity === null ? request.ip : `${request.identity.registered ? 'u' : 'a'}:${request.identity.userId}`
 
   app.post('/chats', {
