@@ -18,6 +18,7 @@ import realtimeConnectionsPlugin from './plugins/realtime-connections.js'
 import anonymousRoutes from './routes/anonymous.js'
 import chatRoutes from './routes/chats.js'
 import healthRoutes from './routes/health.js'
+import staticRoutes from './routes/static-files.js'
 import wsChatRoutes from './routes/ws-chat.js'
 import wsInboxRoutes from './routes/ws-inbox.js'
 
@@ -82,6 +83,7 @@ export async function buildApp (config: Config, options: AppOptions = {}) {
   await app.register(chatRoutes, { prefix: '/api/chat', config })
   await app.register(wsInboxRoutes, { prefix: '/api/chat', config })
   await app.register(wsChatRoutes, { prefix: '/api/chat', config })
+  await app.register(staticRoutes, { config })
 
   return app
 }
