@@ -232,7 +232,7 @@
     }, {
       frame: function (f) { self.onFrame(f) },
       state: function () { self.emit('state') },
-      lost: function () { self.setTyping(false); if (self.sock.attempt === 3) self.checkAccess() }
+      lost: function () { self.settle(); self.setTyping(false); if (self.sock.attempt === 3) self.checkAccess() }
     })
     this.sock.start()
   }
@@ -263,6 +263,7 @@
   ChatSession.prototype.unqueue = function (cid) {
     function keep (x) { return x.client_message_id !== cid }
     this.pending = this.pending.filter(keep)
+    if (this.inFlight === cid) { this.settle(); this.pump() }
     var saved = (store(this.pendingKey) || []).filter(keep)
     store(this.pendingKey, saved.length ? saved : null)
   }
@@ -274,7 +275,7 @@
         if (this.msgs.size && this.minSeq() <= 1) this.hasMore = false
         if (f.complete) {
           var reconnect = this.resumedOnce; this.resumedOnce = true
-          this.sock.ready(); this.flush()
+          this.sock.ready(); this.settle(); this.pump()
           if (reconnect) this.refreshSummary()
         }
         this.emit('history'); break
@@ -297,13 +298,14 @@
   ChatSession.prototype.onError = function (f) {
     var self = this
     this.error = f.code
-    if (f.client_message_id && f.code === 'rate_limited') {
-      clearTimeout(this.retry) // keep it queued and try again shortly
-      this.retry = setTimeout(function () { self.flush() }, 3000)
+    if (f.client_message_id && (f.code === 'rate_limited' || f.code === 'internal_error')) {
+      this.settle() // transient: keep it queued and resend (same client_message_id) shortly
+      this.retry = setTimeout(function () { self.retry = null; self.pump() }, 3000)
     } else if (f.client_message_id) {
       var p = this.pending.find(function (x) { return x.client_message_id === f.client_message_id })
       this.unqueue(f.client_message_id)
       if (p) this.emit('rejected', p)
+      this.pump()
     }
     this.emit('error', f.code)
   }
@@ -313,12 +315,18 @@
     if (on) this.typingTimer = setTimeout(function () { self.setTyping(false) }, 6000)
     if (this.typing !== !!on) { this.typing = !!on; this.emit('typing') }
   }
-  ChatSession.prototype.flush = function () {
-    if (this.sock.state !== 'open') return
-    var self = this
-    this.pending.forEach(function (p) {
-      self.sock.send({ type: 'message', message_text: p.message_text, client_message_id: p.client_message_id })
-    })
+  // One message in flight at a time, the next after its ack: a refused or lost one can never be overtaken.
+  ChatSession.prototype.pump = function () {
+    var self = this; var p = this.pending[0]
+    if (!p || this.inFlight || this.sock.state !== 'open' || this.retry) return
+    if (!this.sock.send({ type: 'message', message_text: p.message_text, client_message_id: p.client_message_id })) return
+    this.inFlight = p.client_message_id
+    // No ack: reconnect, which resends it under the same client_message_id, so at most once stored.
+    this.ackTimer = setTimeout(function () { self.sock.drop() }, 15000)
+  }
+  ChatSession.prototype.settle = function () {
+    this.inFlight = null
+    clearTimeout(this.ackTimer); clearTimeout(this.retry); this.retry = null
   }
   /** Queues a message (persisted) and sends it when the stream is up. Returns an error code or null. */
   ChatSession.prototype.send = function (text) {
@@ -329,8 +337,8 @@
     this.queue(p)
     this.error = null
     this.sendTyping(false)
-    if (this.sock.state === 'open') this.sock.send({ type: 'message', message_text: text, client_message_id: p.client_message_id })
     this.emit('queued', p)
+    this.pump()
     return null
   }
   ChatSession.prototype.sendTyping = function (on) {
@@ -373,7 +381,7 @@
       self.sock.stop(); self.error = e.code; self.emit('error', e.code)
     })
   }
-  ChatSession.prototype.close = function () { this.sock.stop(); clearTimeout(this.retry); clearTimeout(this.typingTimer); this.listeners = [] }
+  ChatSession.prototype.close = function () { this.sock.stop(); this.settle(); clearTimeout(this.typingTimer); this.listeners = [] }
 
   // ---------- the conversation view, shared by the buyer panel and the seller inbox ----------
   var VIEW_CSS = [
@@ -393,7 +401,7 @@
     '.txt{margin:0;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word}',
     '.meta{display:block;text-align:right;font-size:11px;opacity:.75;margin-top:2px}',
     '.tick{margin-left:4px;letter-spacing:-3px}.tick.read{color:#9fe3ff}',
-    '.typing{font-size:12px;color:#65676b;padding:2px 14px;min-height:16px;font-style:italic;flex:none}',
+    '.typing{font-size:12px;color:#65676b;padding:2px 14px;min-height:20px;font-style:italic;flex:none;background:#f7f8fa}',
     '.err{font-size:13px;color:#b3261e;padding:4px 12px;flex:none}',
     '.compose{display:flex;gap:8px;padding:8px 10px;border-top:1px solid #e4e6eb;align-items:flex-end;flex:none}',
     'textarea{flex:1;resize:none;font:inherit;border:1px solid #ccd0d5;border-radius:18px;padding:8px 12px;max-height:120px;min-height:20px;line-height:20px;outline:none;background:#fff;color:inherit}',

@@ -45,7 +45,7 @@ t.test('buyer and seller chat live through the demo pages', { skip: noChromium }
   t.equal(await buyer.locator('.panel .typing').textContent(), '', 'typing line cleared by the reply')
   t.match(await buyer.locator('.panel [aria-live]').textContent(), /Yes, it is/, 'the reply is announced')
   await screenshot(buyer, 'product-page-chat-desktop')
-  await screenshot(sellerPage, 'seller-inbox-desktop')
+  await screenshot(sellerPage, 'seller-inbox-desktop', true)
 
   // Escape closes the panel and gives focus back to the Chat button; a message while closed badges the launcher.
   await buyer.locator('.panel textarea').press('Escape')

@@ -65,3 +65,19 @@ t.test('a message queued before a reload is sent after it, once', { skip: noChro
   const stored = await h.rest<{ messages: Message[] }>(seller.token, 'GET', `/chats/${JSON.parse(String(chatId)).chat_id}/messages`)
   t.same(stored.messages.map((m) => m.message_text), ['First', 'Queued across a reload'], 'stored exactly once')
 })
+
+t.test('rate-limited messages show a clear error, then arrive once each', { skip: noChromium }, async (t) => {
+  const h = await startHarness(t, { WS_MESSAGE_RATE: '1', WS_MESSAGE_BURST: '2' })
+  const { page: buyer } = await h.open()
+  await openBuyerChat(buyer, h.url)
+  const texts = ['one', 'two', 'three', 'four', 'five']
+  for (const text of texts) await sendMessage(buyer, text)
+  await buyer.locator('.panel .err', { hasText: 'too fast' }).waitFor()
+  t.ok(await buyer.locator('.msg.pending').count() > 0, 'the refused ones stay queued, shown as pending')
+  await buyer.locator('.msg.mine[data-seq] .txt', { hasText: 'five' }).waitFor()
+  await buyer.locator('.msg.pending').first().waitFor({ state: 'detached' })
+  t.ok(await buyer.locator('.panel .err').isHidden(), 'the error clears once they go through')
+  const { chats } = await h.rest<{ chats: Array<{ id: string }> }>(seller.token, 'GET', '/chats/my?role=seller')
+  const stored = await h.rest<{ messages: Message[] }>(seller.token, 'GET', `/chats/${chats[0]?.id ?? ''}/messages`)
+  t.same(stored.messages.map((m) => m.message_text), texts, 'each stored once, in order')
+})

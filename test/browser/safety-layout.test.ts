@@ -5,6 +5,8 @@ import { registeredUser } from '../fixtures/users.js'
 
 interface Message { message_text: string }
 
+// The service strips markup on the way in, but the sender's own pending bubble shows the raw text before the ack:
+// that is where a markup-rendering client would run these.
 const BUYER_PAYLOAD = 'look <img src=x onerror="window.__xss=1"> & <script>window.__xss=2</script> "><svg onload="window.__xss=3">'
 const SELLER_PAYLOAD = 'reply <img src=x onerror="window.__xss=4"><a href="javascript:window.__xss=5">click</a> https://evil.example'
 
@@ -63,11 +65,11 @@ t.test('on a phone the panel is full-screen and the inbox shows one pane at a ti
   const { page: sellerPage } = await h.open(PHONE)
   await sellerPage.goto(h.url + '/demo/seller')
   await sellerPage.locator('.chat .count', { hasText: '1' }).waitFor()
-  await screenshot(sellerPage, 'seller-inbox-phone')
+  await screenshot(sellerPage, 'seller-inbox-phone', true)
   await sellerPage.locator('.chat').click()
   await sellerPage.locator('.main .msg .txt', { hasText: 'Hi from my phone' }).waitFor()
   t.ok(await sellerPage.locator('.side').isHidden(), 'the list gives way to the conversation')
-  await screenshot(sellerPage, 'seller-inbox-phone-open')
+  await screenshot(sellerPage, 'seller-inbox-phone-open', true)
   await sellerPage.locator('.main .back').click()
   await sellerPage.locator('.side').waitFor()
   t.ok(await sellerPage.locator('.main').isHidden(), 'back returns to the list')
