@@ -71,3 +71,30 @@ t.test('buyer and seller chat live through the demo pages', { skip: noChromium }
   const chats = await h.rest<{ chats: Summary[], total: number }>(seller.token, 'GET', '/chats/my?role=seller')
   t.equal(chats.total, 1, 'the reload did not start a second chat')
 })
+
+t.test('the newest activity moves its chat and listing to the top of the inbox, live', { skip: noChromium }, async (t) => {
+  const h = await startHarness(t)
+  const { page: sellerPage } = await h.open()
+  await sellerPage.goto(h.url + '/demo/seller')
+  await sellerPage.getByText('No conversations yet').waitFor()
+  const { page: bikeBuyer } = await h.open()
+  const { page: lampBuyer } = await h.open()
+  const groupOrder = async (): Promise<string[]> =>
+    await sellerPage.locator('.group h3 .lt').allTextContents()
+
+  await openBuyerChat(bikeBuyer, h.url, 'bike-42')
+  await sendMessage(bikeBuyer, 'About the bike')
+  await sellerPage.locator('.group').first().getByText('About the bike').waitFor()
+  await openBuyerChat(lampBuyer, h.url, 'lamp-7')
+  await sendMessage(lampBuyer, 'About the lamp')
+  await sellerPage.locator('.group').first().getByText('About the lamp').waitFor()
+  t.same(await groupOrder(), ['Brass desk lamp', 'Vintage road bicycle'], 'the new chat went to the top')
+
+  await sendMessage(bikeBuyer, 'Still about the bike')
+  await sellerPage.locator('.group').first().getByText('Still about the bike').waitFor()
+  t.same(await groupOrder(), ['Vintage road bicycle', 'Brass desk lamp'], 'a new message moves its listing back up')
+  const bike = sellerPage.locator('.group[data-listing-id="bike-42"]')
+  await bike.locator('.chat .count', { hasText: '2' }).waitFor()
+  t.equal(await bike.locator('h3 .count').textContent(), '2', 'the group count follows')
+  t.equal(await sellerPage.locator('h2 .count').textContent(), '3', 'and the inbox total')
+})
