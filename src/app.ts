@@ -9,14 +9,20 @@ import type { DestinationStream } from 'pino'
 import type { Config } from './config.js'
 import { loggerOptions } from './logger.js'
 import { AppError } from './errors.js'
+import apiRateLimitPlugin from './plugins/api-rate-limit.js'
 import authPlugin from './plugins/auth.js'
 import chatServicePlugin from './plugins/chat-service.js'
 import databasePlugin from './plugins/database.js'
 import errorHandlerPlugin from './plugins/error-handler.js'
+import gracefulShutdownPlugin from './plugins/graceful-shutdown.js'
+import metricsPlugin from './plugins/metrics.js'
+import openApiPlugin from './plugins/openapi.js'
 import realtimePlugin from './plugins/realtime.js'
+import securityHeadersPlugin from './plugins/security-headers.js'
 import anonymousRoutes from './routes/anonymous.js'
 import chatRoutes from './routes/chats.js'
 import healthRoutes from './routes/health.js'
+import metricsRoutes from './routes/metrics.js'
 
 export interface AppOptions {
   /** Where log lines go; tests pass a stream to read them. */
@@ -56,13 +62,20 @@ export async function buildApp (config: Config, options: AppOptions = {}) {
 
   // Cross-cutting plugins.
   await app.register(errorHandlerPlugin)
+  await app.register(gracefulShutdownPlugin)
+  await app.register(securityHeadersPlugin)
+  await app.register(apiRateLimitPlugin, { config })
+  // Before every route: it collects them through onRoute.
+  await app.register(openApiPlugin)
   await app.register(databasePlugin, { config })
+  await app.register(metricsPlugin)
   await app.register(authPlugin, { config })
   await app.register(realtimePlugin, { config })
   await app.register(chatServicePlugin, { config })
 
   // Routes.
   await app.register(healthRoutes)
+  await app.register(metricsRoutes, { config })
   await app.register(anonymousRoutes, { prefix: '/api/chat', config })
   await app.register(chatRoutes, { prefix: '/api/chat', config })
 
