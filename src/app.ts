@@ -36,8 +36,9 @@ export async function buildApp (config: Config, options: AppOptions = {}) {
     logger: loggerOptions(config, options.logStream),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
-    // A load balancer's request id is kept so one id follows a request across services.
-    requestIdHeader: 'x-request-id',
+    // A load balancer's request id is kept so one id follows a request across services. requestIdHeader stays off:
+    // set, Fastify would take the header verbatim and never call genReqId, which is what validates it.
+    requestIdHeader: false,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id']
       return typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID()
