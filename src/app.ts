@@ -23,6 +23,7 @@ import anonymousRoutes from './routes/anonymous.js'
 import chatRoutes from './routes/chats.js'
 import healthRoutes from './routes/health.js'
 import metricsRoutes from './routes/metrics.js'
+import staticRoutes from './routes/static-files.js'
 
 export interface AppOptions {
   /** Where log lines go; tests pass a stream to read them. */
@@ -79,6 +80,7 @@ export async function buildApp (config: Config, options: AppOptions = {}) {
   await app.register(metricsRoutes, { config })
   await app.register(anonymousRoutes, { prefix: '/api/chat', config })
   await app.register(chatRoutes, { prefix: '/api/chat', config })
+  await app.register(staticRoutes, { config })
 
   return app
 }
