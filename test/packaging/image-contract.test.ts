@@ -1,6 +1,7 @@
 // The Docker image's contract without a Docker engine: replays the Dockerfile's steps in temp folders and runs the result.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { existsSync } from 'node:fs'
 import { cp, mkdir, readFile, readdir, symlink } from 'node:fs/promises'
 import { basename, join, posix } from 'node:path'
 import t from 'tap'
@@ -55,6 +56,7 @@ async function mirrorCopy (instruction: Instruction, root: string, workdir: stri
   const destPath = join(root, posix.relative('/', posix.resolve(workdir, dest)))
   for (const path of paths) {
     const sourcePath = join(source.root, posix.relative('/', posix.resolve(source.workdir, path)))
+    if (!existsSync(sourcePath)) throw new Error(`COPY ${path}: not there, so docker build would fail at "COPY ${instruction.args}"`)
     const target = paths.length > 1 || dest.endsWith('/') ? join(destPath, basename(path)) : destPath
     await cp(sourcePath, target, { recursive: true, errorOnExist: false })
   }
