@@ -143,3 +143,14 @@ t.test('hiding a chat hides it for the caller only, until the other side writes'
   t.same((await buyer.myChats()).body.chats.map((c) => c.id), [chatId], 'back after the seller wrote')
   t.equal((await buyer.history(chatId)).body.messages.length, 2, 'with its whole history')
 })
+
+t.test('a buyer who opens a chat they hid gets it back in their list', async (t) => {
+  const buyer = chatApi(app, await anonymousBuyer(app))
+  const chatId = (await buyer.openChat('hide-2', 'hide-seller')).body.id
+  await buyer.hide(chatId)
+  t.same((await buyer.myChats()).body.total, 0)
+  const reopened = await buyer.openChat('hide-2', 'hide-seller')
+  t.equal(reopened.status, 200)
+  t.equal(reopened.body.id, chatId, 'the same chat, not a new one')
+  t.same((await buyer.myChats()).body.chats.map((c) => c.id), [chatId])
+})
