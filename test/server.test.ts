@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
+import WebSocket from 'ws'
 import { compileCopy, isolatedDatabase, productionEnv, projectRoot, startServer, type ChildServer } from './fixtures/child-server.js'
 
 // Compiling and starting real processes is slow on a shared 2-core machine.
@@ -11,7 +12,31 @@ t.setTimeout(300_000)
 const SOURCES = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'migrations', ...(existsSync(join(projectRoot, 'static')) ? ['static'] : [])]
 const build = await compileCopy(t, SOURCES)
 
-const NO_LIMITS = { RATE_LIMIT_SEND_PER_MINUTE: '1000000', RATE_LIMIT_API_PER_MINUTE: '1000000' }
+const NO_LIMITS = { RATE_LIMIT_SEND_PER_MINUTE: '1000000', RATE_LIMIT_API_PER_MINUTE: '1000000', WS_MESSAGE_RATE: '1000000', WS_MESSAGE_BURST: '1000000' }
+
+interface Acked { id: string, seq: number }
+
+/** A chat socket that sends the next message as soon as the previous one is acked, until the server closes it. */
+async function webSocketSender (url: string): Promise<{ acked: Map<string, Acked>, closed: Promise<number> }> {
+  const ws = new WebSocket(url)
+  const acked = new Map<string, Acked>()
+  let next = 0
+  const sendNext = (): void => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'message', message_text: `over ws ${next}`, client_message_id: `w-${next++}` }))
+  }
+  ws.on('error', () => {})
+  ws.on('message', (data) => {
+    const frame = JSON.parse(data.toString()) as { type: string, complete?: boolean, client_message_id?: string, message?: Acked }
+    if (frame.type === 'history' && frame.complete === true) sendNext()
+    if (frame.type === 'ack' && frame.message !== undefined) {
+      acked.set(frame.client_message_id as string, { id: frame.message.id, seq: frame.message.seq })
+      sendNext()
+    }
+  })
+  const closed = new Promise<number>((resolve) => { ws.on('close', (code) => { resolve(code) }) })
+  await new Promise<void>((resolve, reject) => { ws.once('open', resolve); ws.once('unexpected-response', () => { reject(new Error('upgrade refused')) }) })
+  return { acked, closed }
+}
 
 async function post (server: ChildServer, path: string, body: unknown, token?: string): Promise<Response> {
   return await fetch(`${server.url}${path}`, {
@@ -21,7 +46,7 @@ async function post (server: ChildServer, path: string, body: unknown, token?: s
   })
 }
 
-t.test('SIGTERM while clients send: every acknowledged message is stored and the process exits 0', async (t) => {
+t.test('SIGTERM while clients send over REST and WebSocket: every acknowledged message is stored, sockets get 1001, exit 0', async (t) => {
   const database = await isolatedDatabase(t)
   const server = await startServer(t, { cwd: build, command: ['node', 'dist/src/server.js'], env: productionEnv(database, NO_LIMITS) })
 
@@ -30,7 +55,8 @@ t.test('SIGTERM while clients send: every acknowledged message is stored and the
   t.equal(opened.status, 201)
   const chat = await opened.json() as { id: string }
 
-  const acked = new Map<string, { id: string, seq: number }>()
+  const socket = await webSocketSender(`${server.url.replace(/^http/, 'ws')}/api/chat/ws/${chat.id}?token=${session.token}`)
+  const acked = new Map<string, Acked>()
   const refusals: number[] = []
   const failures: string[] = []
   let next = 0
@@ -66,7 +92,8 @@ t.test('SIGTERM while clients send: every acknowledged message is stored and the
       }
     }
   }
-  await Promise.all([sender(), sender(), sender(), sender()])
+  await Promise.all([sender(), sender(), sender()])
+  const closeCode = await socket.closed
   const code = await server.exited
 
   t.equal(code, 0, `clean exit within SHUTDOWN_TIMEOUT_MS; stderr: ${server.stderr()}`)
@@ -74,13 +101,15 @@ t.test('SIGTERM while clients send: every acknowledged message is stored and the
   t.same(failures, [], 'no request failed with anything but "shutting down"')
   t.ok(acked.size >= SIGNAL_AFTER)
   t.ok(server.lines.some((line) => line.msg === 'shutting down' && line.signal === 'SIGTERM'), 'the shutdown is logged')
-  t.comment(`${acked.size} acknowledged, ${ackedAfterSignal} of them after SIGTERM, ${refusals.length} refused with 503`)
+  t.equal(closeCode, 1001, 'the open socket is told the server is going away')
+  t.ok(socket.acked.size > 0, 'the socket was sending when the signal came')
+  t.comment(`REST: ${acked.size} acknowledged, ${ackedAfterSignal} of them after SIGTERM, ${refusals.length} refused with 503; WebSocket: ${socket.acked.size} acknowledged`)
 
   const handle = await database.open()
   t.teardown(async () => { await handle.close() })
   const stored = await handle.db.selectFrom('messages').select(['id', 'seq', 'client_message_id']).where('chat_id', '=', chat.id).orderBy('seq').execute()
   const byClientId = new Map(stored.map((row) => [row.client_message_id, row]))
-  const lost = [...acked].filter(([clientId, message]) => byClientId.get(clientId)?.id !== message.id || byClientId.get(clientId)?.seq !== message.seq)
+  const lost = [...acked, ...socket.acked].filter(([clientId, message]) => byClientId.get(clientId)?.id !== message.id || byClientId.get(clientId)?.seq !== message.seq)
   t.same(lost, [], 'every acknowledged message is in the database with the id and seq the client was given')
   t.same(stored.map((row) => row.seq), stored.map((_row, index) => index + 1), 'seq has no gaps')
 })

@@ -2,27 +2,30 @@
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 
-/** Live counts the WebSocket layer owns; read at scrape time so the numbers can never drift from the real state. */
+/** Live counts the WebSocket layer keeps (ConnectionRegistry.stats()); read at scrape time so they cannot drift. */
 export interface RealtimeReadings {
-  /** Open WebSocket connections on this instance, by kind (e.g. chat, inbox). */
-  openConnections: () => Record<string, number>
+  chatConnections: number
+  inboxConnections: number
   /** Distinct users with at least one open connection to this instance. */
-  onlineUsers: () => number
+  onlineUsers: number
+  messagesReceived: number
+  heartbeatTimeouts: number
+  slowConsumerCloses: number
 }
 
 export interface Metrics {
   registry: Registry
   /** One per newly stored message (duplicates of a retried client_message_id are not counted). */
   messagesStored: Counter
-  /** WebSocket frames answered with an error frame or a close, by reason (the error code, or e.g. too_large). */
+  /** WebSocket frames answered with an error frame or a close, by reason (the error code, too_large, too_many_queued). */
   framesRejected: Counter<'reason'>
   /** Seconds from a message's commit to its frame being written to a recipient's socket. */
   deliveryLatency: Histogram
   openConnections: Gauge<'kind'>
   onlineUsers: Gauge
   httpDuration: Histogram<'method' | 'route' | 'status_code'>
-  /** Hands the WebSocket layer's live counts to the gauges above. */
-  readRealtime: (readings: RealtimeReadings) => void
+  /** Hands the WebSocket layer's live counts to the gauges and counters read at scrape time. */
+  readRealtime: (read: () => RealtimeReadings) => void
 }
 
 declare module 'fastify' {
@@ -34,7 +37,7 @@ declare module 'fastify' {
 export function createMetrics (poolStats: () => { total: number, idle: number, waiting: number }): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
-  let realtime: RealtimeReadings | null = null
+  let realtime: (() => RealtimeReadings) | null = null
 
   const metrics: Metrics = {
     registry,
@@ -61,9 +64,9 @@ export function createMetrics (poolStats: () => { total: number, idle: number, w
       labelNames: ['kind'] as const,
       registers: [registry],
       collect () {
-        if (realtime === null) return
-        this.reset()
-        for (const [kind, count] of Object.entries(realtime.openConnections())) this.set({ kind }, count)
+        const stats = realtime?.()
+        this.set({ kind: 'chat' }, stats?.chatConnections ?? 0)
+        this.set({ kind: 'inbox' }, stats?.inboxConnections ?? 0)
       }
     }),
     onlineUsers: new Gauge({
@@ -71,7 +74,7 @@ export function createMetrics (poolStats: () => { total: number, idle: number, w
       help: 'Distinct users with at least one open WebSocket connection to this instance',
       registers: [registry],
       collect () {
-        if (realtime !== null) this.set(realtime.onlineUsers())
+        this.set(realtime?.().onlineUsers ?? 0)
       }
     }),
     httpDuration: new Histogram({
@@ -83,7 +86,6 @@ export function createMetrics (poolStats: () => { total: number, idle: number, w
     }),
     readRealtime (readings) { realtime = readings }
   }
-  metrics.onlineUsers.set(0)
 
   const pool = (name: string, help: string, read: (stats: ReturnType<typeof poolStats>) => number): Gauge => new Gauge({
     name,
@@ -94,6 +96,20 @@ export function createMetrics (poolStats: () => { total: number, idle: number, w
   pool('chat_db_pool_connections', 'Database connections open in the pool', (stats) => stats.total)
   pool('chat_db_pool_idle_connections', 'Database connections idle in the pool', (stats) => stats.idle)
   pool('chat_db_pool_waiting_requests', 'Queries waiting for a free database connection', (stats) => stats.waiting)
+
+  // Counts the registry keeps itself: exposed as counters, set to its running totals at each scrape.
+  const realtimeCounter = (name: string, help: string, read: (stats: RealtimeReadings) => number): Counter => new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect () {
+      this.reset()
+      this.inc(realtime === null ? 0 : read(realtime()))
+    }
+  })
+  realtimeCounter('chat_ws_messages_received_total', 'Message frames received over WebSockets', (stats) => stats.messagesReceived)
+  realtimeCounter('chat_ws_heartbeat_timeouts_total', 'WebSocket connections dropped for missing a heartbeat', (stats) => stats.heartbeatTimeouts)
+  realtimeCounter('chat_ws_slow_consumer_closes_total', 'WebSocket connections closed for reading too slowly (1013)', (stats) => stats.slowConsumerCloses)
   return metrics
 }
 

@@ -2,6 +2,7 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
+import { ErrorResponse } from '../routes/schemas.js'
 
 // WebSocket frames have no place in OpenAPI's request/response model, so the description carries them.
 const WEBSOCKET_FRAMES = `
@@ -48,6 +49,20 @@ Close codes: 1001 server shutting down (reconnect), 1009 frame larger than 16 Ki
 `
 
 export default fp(async (app) => {
+  // @fastify/websocket hides upgrade routes from the document; clients need their paths and parameters, so they are
+  // listed under "realtime" (the frames are in the description). Runs after the websocket plugin's own onRoute hook.
+  app.addHook('onRoute', (route) => {
+    if (route.websocket !== true || route.schema === undefined) return
+    route.schema = {
+      ...route.schema,
+      hide: false,
+      tags: ['realtime'],
+      summary: route.url.endsWith('/inbox') ? 'Open the inbox stream (WebSocket)' : 'Open a chat socket (WebSocket)',
+      description: 'A WebSocket upgrade; the frames are in the API description. Refused before the upgrade with 401 or 404.',
+      response: { 101: { description: 'Switching Protocols: the socket is open' }, 401: ErrorResponse, 404: ErrorResponse, 429: ErrorResponse }
+    }
+  })
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

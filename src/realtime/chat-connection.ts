@@ -181,6 +181,7 @@ export class ChatConnection implements SessionHandler {
         // Their message ends their typing, so the indicator never outlives what it announced.
         this.stopTyper(identityKey({ userId: event.message.sender_id, registered: event.message.sender_is_registered }))
         session.send({ type: 'message', message: event.message })
+        this.deps.registry.countDelivered(event.message.created_at)
         return
       case 'typing':
         // Not echoed to the typer's own tabs.

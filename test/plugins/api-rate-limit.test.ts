@@ -1,8 +1,9 @@
 // Rate limits as a client meets them: 429 with Retry-After and the JSON error body, per address or per user as promised.
 import t, { type Test } from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
-import { buildTestApp, testConfig } from '../fixtures/app.js'
+import { buildTestApp, listenTestApp, testConfig } from '../fixtures/app.js'
 import { anonymousBuyer, registeredUser } from '../fixtures/users.js'
+import { refusal } from '../fixtures/ws-client.js'
 
 function assertLimited (t: Test, response: LightMyRequestResponse): void {
   t.equal(response.statusCode, 429)
@@ -20,6 +21,15 @@ t.test('the API-wide budget per address answers 429 on /api/* only', async (t) =
   t.equal((await app.inject({ url: '/api/chat/unread-count', headers: seller.headers, remoteAddress: '10.0.0.9' })).statusCode, 200, 'another address has its own budget')
   t.equal((await app.inject('/health')).statusCode, 200, 'probes are never limited')
   t.equal((await app.inject('/ready')).statusCode, 200)
+})
+
+t.test('WebSocket upgrades count against the same budget and are refused before upgrading', async (t) => {
+  const { app, wsUrl } = await listenTestApp(t, testConfig(t, { RATE_LIMIT_API_PER_MINUTE: '1' }))
+  const seller = registeredUser('seller-1')
+  t.equal((await app.inject({ url: '/api/chat/unread-count', headers: seller.headers, remoteAddress: '127.0.0.1' })).statusCode, 200)
+  const refused = await refusal(`${wsUrl}/api/chat/ws/inbox?token=${seller.token}`)
+  t.equal(refused.status, 429)
+  t.equal(refused.body?.error?.code, 'rate_limited')
 })
 
 t.test('per-route limits still apply under the API-wide budget', async (t) => {

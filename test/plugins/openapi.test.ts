@@ -50,6 +50,11 @@ t.test('authenticated routes declare the bearer scheme; the WebSocket frames are
   t.same(doc.paths['/api/chat/unread-count'].get.security, [{ bearerAuth: [] }])
   t.equal(doc.paths['/api/chat/anonymous'].post.security, undefined, 'minting an anonymous session needs no token')
   t.match(doc.paths['/api/chat/chats/{id}/messages'].post.responses, { 201: {}, 401: {}, 404: {}, 429: {} })
+  const socket = doc.paths['/api/chat/ws/{chat_id}'].get
+  t.same(socket.tags, ['realtime'])
+  t.same(socket.parameters.map((parameter: { name: string }) => parameter.name).sort(), ['after_seq', 'chat_id', 'token'])
+  t.ok(socket.responses['101'])
+  t.same(doc.paths['/api/chat/ws/inbox'].get.tags, ['realtime'])
   for (const frame of ['"type":"ack"', '"type":"history"', '"type":"chat_updated"', '"type":"error"', '1001']) {
     t.ok(doc.info.description.includes(frame), `description documents ${frame}`)
   }
