@@ -49,17 +49,24 @@ Close codes: 1001 server shutting down (reconnect), 1009 frame larger than 16 Ki
 `
 
 export default fp(async (app) => {
-  // @fastify/websocket hides upgrade routes from the document; clients need their paths and parameters, so they are
-  // listed under "realtime" (the frames are in the description). Runs after the websocket plugin's own onRoute hook.
+  // Upgrade routes are hidden (by @fastify/websocket, or their own schema); clients need their paths and parameters,
+  // so they are listed under "realtime" (the frames are in the description). Runs after the websocket plugin's hook.
   app.addHook('onRoute', (route) => {
-    if (route.websocket !== true || route.schema === undefined) return
+    if ((route.websocket !== true && route.wsHandler === undefined) || route.method === 'HEAD' || route.schema === undefined) return
     route.schema = {
       ...route.schema,
       hide: false,
       tags: ['realtime'],
       summary: route.url.endsWith('/inbox') ? 'Open the inbox stream (WebSocket)' : 'Open a chat socket (WebSocket)',
-      description: 'A WebSocket upgrade; the frames are in the API description. Refused before the upgrade with 401 or 404.',
-      response: { 101: { description: 'Switching Protocols: the socket is open' }, 401: ErrorResponse, 404: ErrorResponse, 429: ErrorResponse }
+      description: 'A WebSocket upgrade; the frames are in the API description. Refused before the upgrade with 401 or 404; ' +
+        'a plain GET without the upgrade gets 426.',
+      response: {
+        101: { description: 'Switching Protocols: the socket is open' },
+        401: ErrorResponse,
+        404: ErrorResponse,
+        426: ErrorResponse,
+        429: ErrorResponse
+      }
     }
   })
 
