@@ -244,6 +244,9 @@ export class RedisBroker implements Broker {
     } catch {
       return // Lost the connection again; its next 'ready' starts over.
     }
+    // Handlers that left while this was under way took their channels with them.
+    const gone = channels.filter((channel) => !this.hub.has(channel))
+    if (gone.length > 0) await this.subscriber.unsubscribe(...gone).catch(() => {})
     this.resubscribed = true
     this.refreshStatus()
   }
