@@ -9,7 +9,7 @@ import { AppError } from '../errors.js'
 declare module 'fastify' {
   interface FastifyInstance {
     tokens: TokenService
-    /** preHandler for routes that need a caller. */
+    /** Hook for routes that need a caller; use it as preValidation so a missing token is a 401 before any 400. */
     authenticate: (request: FastifyRequest) => Promise<void>
   }
   interface FastifyRequest {
