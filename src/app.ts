@@ -9,15 +9,21 @@ import type { DestinationStream } from 'pino'
 import type { Config } from './config.js'
 import { loggerOptions } from './logger.js'
 import { AppError } from './errors.js'
+import apiRateLimitPlugin from './plugins/api-rate-limit.js'
 import authPlugin from './plugins/auth.js'
 import chatServicePlugin from './plugins/chat-service.js'
 import databasePlugin from './plugins/database.js'
 import errorHandlerPlugin from './plugins/error-handler.js'
+import gracefulShutdownPlugin from './plugins/graceful-shutdown.js'
+import metricsPlugin from './plugins/metrics.js'
+import openApiPlugin from './plugins/openapi.js'
 import realtimePlugin from './plugins/realtime.js'
 import realtimeConnectionsPlugin from './plugins/realtime-connections.js'
+import securityHeadersPlugin from './plugins/security-headers.js'
 import anonymousRoutes from './routes/anonymous.js'
 import chatRoutes from './routes/chats.js'
 import healthRoutes from './routes/health.js'
+import metricsRoutes from './routes/metrics.js'
 import staticRoutes from './routes/static-files.js'
 import wsChatRoutes from './routes/ws-chat.js'
 import wsInboxRoutes from './routes/ws-inbox.js'
@@ -34,8 +40,9 @@ export async function buildApp (config: Config, options: AppOptions = {}) {
     logger: loggerOptions(config, options.logStream),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
-    // A load balancer's request id is kept so one id follows a request across services.
-    requestIdHeader: 'x-request-id',
+    // A load balancer's request id is kept so one id follows a request across services. requestIdHeader stays off:
+    // set, Fastify would take the header verbatim and never call genReqId, which is what validates it.
+    requestIdHeader: false,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id']
       return typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID()
@@ -71,7 +78,13 @@ export async function buildApp (config: Config, options: AppOptions = {}) {
 
   // Cross-cutting plugins.
   await app.register(errorHandlerPlugin)
+  await app.register(gracefulShutdownPlugin)
+  await app.register(securityHeadersPlugin)
+  await app.register(apiRateLimitPlugin, { config })
+  // Before every route: it collects them through onRoute.
+  await app.register(openApiPlugin)
   await app.register(databasePlugin, { config })
+  await app.register(metricsPlugin)
   await app.register(authPlugin, { config })
   await app.register(realtimePlugin, { config })
   await app.register(chatServicePlugin, { config })
@@ -79,6 +92,7 @@ export async function buildApp (config: Config, options: AppOptions = {}) {
 
   // Routes.
   await app.register(healthRoutes)
+  await app.register(metricsRoutes, { config })
   await app.register(anonymousRoutes, { prefix: '/api/chat', config })
   await app.register(chatRoutes, { prefix: '/api/chat', config })
   await app.register(wsInboxRoutes, { prefix: '/api/chat', config })

@@ -19,7 +19,13 @@ async function main (): Promise<void> {
     process.exit(1)
   }
 
-  closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
+  // app.close() stops accepting, lets preClose hooks close WebSockets (1001), waits for in-flight requests, then closes
+  // the database and broker; a close that hangs past the bound exits 1 anyway so the orchestrator never has to SIGKILL.
+  closeWithGrace({
+    delay: config.shutdownTimeoutMs,
+    logger: { error: (message: unknown) => { app.log.error(message) } },
+    onTimeout: (delay) => { app.log.error({ timeoutMs: delay }, 'shutdown did not finish in time; exiting anyway') }
+  }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'shutting down after an unexpected error')
     else app.log.info({ signal }, 'shutting down')
     await app.close()

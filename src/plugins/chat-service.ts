@@ -15,6 +15,7 @@ export default fp<{ config: Config }>(async (app, { config }) => {
     db: app.db,
     broker: app.broker,
     listingLookup: config.listingLookup === null ? null : createListingLookup(config.listingLookup),
-    log: app.log
+    log: app.log,
+    onMessageStored: () => { app.metrics.messagesStored.inc() }
   }))
-}, { name: 'chat-service', dependencies: ['database', 'realtime'] })
+}, { name: 'chat-service', dependencies: ['database', 'realtime', 'metrics'] })

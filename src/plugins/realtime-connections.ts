@@ -19,6 +19,9 @@ export default fp<{ config: Config }>(async (app, { config }) => {
     log: app.log
   })
   app.decorate('realtime', registry)
+  app.metrics.readRealtime(() => registry.stats())
+  registry.on('rejected', (reason) => { app.metrics.framesRejected.inc({ reason }) })
+  registry.on('delivered', (createdAt) => { app.metrics.deliveryLatency.observe(Math.max(0, Date.now() - Date.parse(createdAt)) / 1000) })
   // preClose runs before the database and broker close, so messages already received are committed and acked first.
   app.addHook('preClose', async () => { await registry.shutdown() })
-}, { name: 'realtime-connections', dependencies: ['realtime', 'chat-service'] })
+}, { name: 'realtime-connections', dependencies: ['realtime', 'chat-service', 'metrics'] })

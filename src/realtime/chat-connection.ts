@@ -126,8 +126,9 @@ export class ChatConnection implements SessionHandler {
     switch (frame.type) {
       case 'message': {
         this.deps.registry.countMessage()
-        this.typing = false
         const { message } = await this.deps.chat.sendMessage(this.identity, this.chat.id, frame.message_text, frame.client_message_id, session.id)
+        // Receivers clear this person's typing when the message arrives; nothing to take back on close.
+        this.typing = false
         session.send({ type: 'ack', client_message_id: frame.client_message_id, message })
         return
       }
@@ -181,6 +182,7 @@ export class ChatConnection implements SessionHandler {
         // Their message ends their typing, so the indicator never outlives what it announced.
         this.stopTyper(identityKey({ userId: event.message.sender_id, registered: event.message.sender_is_registered }))
         session.send({ type: 'message', message: event.message })
+        this.deps.registry.countDelivered(event.message.created_at)
         return
       case 'typing':
         // Not echoed to the typer's own tabs.

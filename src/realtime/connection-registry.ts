@@ -61,7 +61,17 @@ class RateMeter {
   }
 }
 
-export class ConnectionRegistry extends EventEmitter<{ open: [Session], close: [Session], shutdown: [] }> {
+export interface RegistryEvents {
+  open: [Session]
+  close: [Session]
+  shutdown: []
+  /** A frame answered with an error frame or a close, by reason (the error code, or e.g. too_large). */
+  rejected: [reason: string]
+  /** A live message frame was written to a recipient socket; createdAt is the message's commit time. */
+  delivered: [createdAt: string]
+}
+
+export class ConnectionRegistry extends EventEmitter<RegistryEvents> {
   private readonly sessions = new Set<Session>()
   private readonly users = new Map<string, number>()
   private readonly meter: RateMeter
@@ -103,6 +113,10 @@ export class ConnectionRegistry extends EventEmitter<{ open: [Session], close: [
   }
 
   countSlowConsumer (): void { this.slow++ }
+
+  countRejected (reason: string): void { this.emit('rejected', reason) }
+
+  countDelivered (createdAt: string): void { this.emit('delivered', createdAt) }
 
   stats (): RealtimeStats {
     let chat = 0

@@ -56,6 +56,10 @@ export class Session {
     const registry = options.registry
     socket.on('message', (data, isBinary) => { this.receive(data, isBinary) })
     socket.on('pong', () => { this.alive = true })
+    // ws closes the socket itself (1009) on a frame over maxPayload; counted here, the close is its business.
+    socket.on('error', (error: Error & { code?: string }) => {
+      registry.countRejected(error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'too_large' : 'protocol_error')
+    })
     this.finished = new Promise((resolve) => {
       socket.once('close', () => {
         this.state = 'closed'
@@ -100,6 +104,7 @@ export class Session {
   }
 
   sendError (error: FrameError): void {
+    this.options.registry.countRejected(error.code)
     this.send({ type: 'error', ...error })
   }
 
@@ -138,6 +143,7 @@ export class Session {
     // After we started closing nothing more is accepted; it was never acked, so the client resends it elsewhere.
     if (this.state !== 'open') return
     if (this.queued >= MAX_QUEUED_FRAMES) {
+      this.options.registry.countRejected('too_many_queued')
       this.close(1008, 'Too many frames waiting; slow down')
       return
     }
