@@ -589,7 +589,7 @@
     var self = this
     var saved = !fresh && store(this.anonKey)
     if (saved && saved.token) return Promise.resolve(saved.token)
-    return api({ base: this.base }, 'POST', '/anonymous').then(function (r) { store(self.anonKey, r); self.anon = true; return r.token })
+    return api({ base: this.base }, 'POST', '/anonymous').then(function (r) { store(self.anonKey, r); return r.token })
   }
   /** Runs fn(ctx); an expired anonymous identity is replaced once (a registered token is the host's business). */
   BuyerWidget.prototype.withCtx = function (fn) {
