@@ -45,6 +45,7 @@ export default fp<{ config: Config }>(async (app, { config }) => {
   app.decorate('broker', broker)
   app.decorate('presence', presence)
   app.decorate('redisStatus', () => broker.status())
+  app.metrics.readRedis(() => broker.status())
   app.decorate('pingRedis', async () => await broker.ping())
   app.addHook('onClose', async () => {
     await presence.close()
@@ -53,4 +54,4 @@ export default fp<{ config: Config }>(async (app, { config }) => {
   if (await broker.waitUntilUp(STARTUP_WAIT_MS) === 'down') {
     log.warn({ redis: 'down' }, 'redis unreachable at start-up: serving from this instance alone until it answers')
   }
-}, { name: 'realtime' })
+}, { name: 'realtime', dependencies: ['metrics'] })

@@ -62,12 +62,14 @@ t.test('Redis stops and comes back under two instances', { skip }, async (t) => 
     const ready = await app.inject({ url: '/ready' })
     t.equal(ready.statusCode, 200, 'still ready: the instance serves without Redis')
     t.same(ready.json(), { status: 'ready', database: 'up', redis: 'down' })
+    t.match((await app.inject({ url: '/metrics' })).body, /^chat_redis_up 0$/m, 'the metric says so too')
   }
 
   const up = [becomes(a.app, 'up'), becomes(b.app, 'up')]
   await server.start()
   await Promise.all(up)
   t.same((await a.app.inject({ url: '/ready' })).json(), { status: 'ready', database: 'up', redis: 'up' })
+  t.match((await a.app.inject({ url: '/metrics' })).body, /^chat_redis_up 1$/m)
   // Nobody restarted anything: delivery across instances works again, both ways.
   t.equal((await send(buyerTab, 'after, from A')).seq, 4)
   t.match((await sellerTab.next('message', textIs('after, from A'))).message, { seq: 4 }, 'B hears A again')
