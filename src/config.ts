@@ -60,6 +60,8 @@ export interface Config {
   ws: WebSocketConfig
   listingLookup: ListingLookupConfig | null
   redisUrl: string | null
+  /** Put in front of every Redis channel and key, so several deployments can share one Redis. */
+  redisKeyPrefix: string
   presenceTtlMs: number
   presenceHeartbeatMs: number
   metricsToken: string | null
@@ -74,6 +76,7 @@ export type Env = Record<string, string | undefined>
 const DEV_JWT_SECRET = 'dev-only-marketplace-jwt-secret-change-me'
 const DEV_ANON_SECRET = 'dev-only-anonymous-token-secret-change-me'
 const MIN_SECRET_LENGTH = 32
+const REDIS_KEY_PREFIX_PATTERN = /^[\w:.-]{1,64}$/
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 /** Collects one readable line per bad variable instead of failing on the first. */
@@ -251,10 +254,14 @@ export function parseConfig (env: Env): ConfigResult {
     },
     listingLookup: parseListingLookup(reader),
     redisUrl: reader.url('REDIS_URL', ['redis:', 'rediss:']),
+    redisKeyPrefix: reader.string('REDIS_KEY_PREFIX', 'chat:v1:'),
     presenceTtlMs: reader.int('PRESENCE_TTL_MS', 30_000, 100, 3_600_000),
     presenceHeartbeatMs: reader.int('PRESENCE_HEARTBEAT_MS', 10_000, 50, 3_600_000),
     metricsToken: reader.optional('METRICS_TOKEN'),
     shutdownTimeoutMs: reader.int('SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000)
+  }
+  if (!REDIS_KEY_PREFIX_PATTERN.test(config.redisKeyPrefix)) {
+    reader.errors.push(`REDIS_KEY_PREFIX must be 1 to 64 letters, digits or :_.- (got "${config.redisKeyPrefix}")`)
   }
   if (config.presenceHeartbeatMs >= config.presenceTtlMs) {
     reader.errors.push('PRESENCE_HEARTBEAT_MS must be shorter than PRESENCE_TTL_MS')

@@ -45,6 +45,7 @@ t.test('each bad value gives its own message', async (t) => {
     [{ NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET_A, ANON_TOKEN_SECRET: SECRET_B, DEMO_MODE: 'true' }, /^DEMO_MODE cannot be on when NODE_ENV=production/],
     [{ LISTING_LOOKUP_URL: 'https://shop.example/api/listings/' }, /^LISTING_LOOKUP_URL must contain the placeholder \{listing_id\}$/],
     [{ REDIS_URL: 'http://cache' }, /^REDIS_URL must start with redis:\/\/ or rediss:\/\//],
+    [{ REDIS_KEY_PREFIX: 'chat v1' }, /^REDIS_KEY_PREFIX must be 1 to 64 letters, digits or :_.- \(got "chat v1"\)$/],
     [{ WS_MESSAGE_RATE: '0' }, /^WS_MESSAGE_RATE must be a whole number from 1/],
     [{ PRESENCE_HEARTBEAT_MS: '40000' }, /^PRESENCE_HEARTBEAT_MS must be shorter than PRESENCE_TTL_MS$/]
   ]
@@ -53,6 +54,17 @@ t.test('each bad value gives its own message', async (t) => {
     t.equal(errors.length, 1, `${JSON.stringify(env)} gives exactly one error: ${errors.join(' | ')}`)
     t.match(errors[0], expected)
   }
+})
+
+t.test('REDIS_URL turns on Redis fan-out under a prefix several deployments can tell apart', async (t) => {
+  const plain = parseConfig({})
+  if (!plain.ok) throw new Error(plain.errors.join())
+  t.equal(plain.config.redisUrl, null, 'in-process broker by default')
+  t.equal(plain.config.redisKeyPrefix, 'chat:v1:')
+  const shared = parseConfig({ REDIS_URL: 'redis://cache:6379', REDIS_KEY_PREFIX: 'shop-a:chat:v1:' })
+  if (!shared.ok) throw new Error(shared.errors.join())
+  t.equal(shared.config.redisUrl, 'redis://cache:6379')
+  t.equal(shared.config.redisKeyPrefix, 'shop-a:chat:v1:')
 })
 
 t.test('several bad values are all reported at once', async (t) => {

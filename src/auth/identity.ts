@@ -13,3 +13,8 @@ export interface Identity {
 export function identityKey (identity: Identity): string {
   return `${identity.registered ? 'u' : 'a'}:${identity.userId}`
 }
+
+/** The inverse of identityKey. */
+export function identityFromKey (key: string): Identity {
+  return { userId: key.slice(2), registered: key.startsWith('u:') }
+}

@@ -26,6 +26,8 @@ export interface Metrics {
   httpDuration: Histogram<'method' | 'route' | 'status_code'>
   /** Hands the WebSocket layer's live counts to the gauges and counters read at scrape time. */
   readRealtime: (read: () => RealtimeReadings) => void
+  /** Hands the broker's Redis state to chat_redis_up, read at scrape time. */
+  readRedis: (read: () => 'up' | 'down' | 'disabled') => void
 }
 
 declare module 'fastify' {
@@ -38,6 +40,7 @@ export function createMetrics (poolStats: () => { total: number, idle: number, w
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   let realtime: (() => RealtimeReadings) | null = null
+  let redis: (() => 'up' | 'down' | 'disabled') | null = null
 
   const metrics: Metrics = {
     registry,
@@ -84,8 +87,21 @@ export function createMetrics (poolStats: () => { total: number, idle: number, w
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry]
     }),
-    readRealtime (readings) { realtime = readings }
+    readRealtime (readings) { realtime = readings },
+    readRedis (read) { redis = read }
   }
+
+  // Without REDIS_URL there is no series at all, so an alert on chat_redis_up == 0 never fires for a single instance.
+  new Gauge({ // eslint-disable-line no-new
+    name: 'chat_redis_up',
+    help: '1 while Redis answers, 0 while it does not (fan-out across instances is paused); absent without REDIS_URL',
+    registers: [registry],
+    collect () {
+      const state = redis?.() ?? 'disabled'
+      if (state === 'disabled') this.reset()
+      else this.set(state === 'up' ? 1 : 0)
+    }
+  })
 
   const pool = (name: string, help: string, read: (stats: ReturnType<typeof poolStats>) => number): Gauge => new Gauge({
     name,

@@ -31,6 +31,10 @@ export class ChannelHub<E> {
     for (const handler of [...set]) handler(event)
   }
 
+  has (channel: string): boolean {
+    return this.handlers.has(channel)
+  }
+
   channels (): string[] {
     return [...this.handlers.keys()]
   }

@@ -5,6 +5,11 @@ import { pingDatabase } from '../db/database.js'
 
 const READY_TIMEOUT_MS = 2000
 
+// Redis down is reported but never fails readiness: every instance still stores and serves messages without it.
+const RedisField = Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')], {
+  description: "Cross-instance fan-out: 'disabled' when running without REDIS_URL"
+})
+
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/health', {
     schema: {
@@ -17,19 +22,20 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/ready', {
     schema: {
       tags: ['health'],
-      summary: 'Readiness: a database round trip succeeds',
+      summary: 'Readiness: a database round trip succeeds (Redis is reported, not required)',
       response: {
-        200: Type.Object({ status: Type.Literal('ready'), database: Type.Literal('up') }, { additionalProperties: true }),
-        503: Type.Object({ status: Type.Literal('unavailable'), database: Type.Literal('down'), reason: Type.String() }, { additionalProperties: true })
+        200: Type.Object({ status: Type.Literal('ready'), database: Type.Literal('up'), redis: RedisField }, { additionalProperties: true }),
+        503: Type.Object({ status: Type.Literal('unavailable'), database: Type.Literal('down'), redis: RedisField, reason: Type.String() }, { additionalProperties: true })
       }
     }
   }, async (request, reply) => {
+    const redis = app.pingRedis()
     try {
       await pingDatabase(app.db, READY_TIMEOUT_MS)
-      return { status: 'ready' as const, database: 'up' as const }
+      return { status: 'ready' as const, database: 'up' as const, redis: await redis }
     } catch (error) {
       request.log.warn({ err: error }, 'readiness check failed: database unreachable')
-      return await reply.status(503).send({ status: 'unavailable' as const, database: 'down' as const, reason: 'database unreachable' })
+      return await reply.status(503).send({ status: 'unavailable' as const, database: 'down' as const, redis: await redis, reason: 'database unreachable' })
     }
   })
 }
