@@ -1,0 +1,87 @@
+// Owns tokens: verifying the marketplace's JWTs, and minting and verifying this service's anonymous buyer tokens.
+import { createDecoder, createSigner, createVerifier, type Algorithm } from 'fast-jwt'
+import { v4 as uuidv4 } from 'uuid'
+import type { AuthConfig } from '../config.js'
+import { AppError } from '../errors.js'
+import type { Identity } from './identity.js'
+
+const ANON_ISSUER = 'marketplace-chat/anonymous'
+// An anonymous identity is worth keeping: the browser holds it in localStorage to find its chats again.
+const ANON_TOKEN_LIFETIME_MS = 365 * 24 * 60 * 60 * 1000
+
+export interface AnonymousSession {
+  buyer_id: string
+  token: string
+}
+
+export interface TokenService {
+  verify: (token: string) => Identity
+  mintAnonymous: () => AnonymousSession
+  /** Registered-user tokens for demo mode and tests; only possible with an HS256 secret. */
+  mintRegistered: (userId: string, expiresInMs?: number) => string
+}
+
+const unauthorized = (message: string): AppError => new AppError('unauthorized', message)
+
+export function createTokenService (config: AuthConfig): TokenService {
+  const decode = createDecoder()
+  const registeredAlgorithms: Algorithm[] = config.jwtPublicKey !== null ? ['RS256', 'ES256'] : ['HS256']
+  const verifyRegistered = createVerifier({
+    key: config.jwtPublicKey ?? config.jwtSecret ?? '',
+    algorithms: registeredAlgorithms,
+    // A token without an expiry would be valid forever; the marketplace must set one.
+    requiredClaims: ['exp', config.userClaim],
+    ...(config.issuer === null ? {} : { allowedIss: config.issuer }),
+    ...(config.audience === null ? {} : { allowedAud: config.audience }),
+    cache: 1000
+  })
+  const verifyAnonymous = createVerifier({
+    key: config.anonTokenSecret,
+    algorithms: ['HS256'],
+    allowedIss: ANON_ISSUER,
+    requiredClaims: ['exp', 'sub', 'anon'],
+    cache: 1000
+  })
+  const signAnonymous = createSigner({ key: config.anonTokenSecret, algorithm: 'HS256', iss: ANON_ISSUER, expiresIn: ANON_TOKEN_LIFETIME_MS })
+  const signRegistered = config.jwtSecret === null
+    ? null
+    : createSigner({
+      key: config.jwtSecret,
+      algorithm: 'HS256',
+      ...(config.issuer === null ? {} : { iss: config.issuer }),
+      ...(config.audience === null ? {} : { aud: config.audience })
+    })
+
+  function verify (token: string): Identity {
+    let claims: Record<string, unknown>
+    try {
+      // Peeking at the unverified issuer only chooses which key verifies; nothing is trusted before that.
+      const issuer = (decode(token) as Record<string, unknown>).iss
+      claims = issuer === ANON_ISSUER ? verifyAnonymous(token) : verifyRegistered(token)
+    } catch (error) {
+      const code = (error as { code?: string }).code
+      throw unauthorized(code === 'FAST_JWT_EXPIRED' ? 'Token has expired' : 'Token is missing, malformed or not validly signed')
+    }
+    if (claims.iss === ANON_ISSUER) {
+      if (claims.anon !== true || typeof claims.sub !== 'string') throw unauthorized('Token is not a valid anonymous session')
+      return { userId: claims.sub, registered: false }
+    }
+    const userId = claims[config.userClaim]
+    if ((typeof userId !== 'string' && typeof userId !== 'number') || String(userId) === '') {
+      throw unauthorized(`Token has no usable "${config.userClaim}" claim`)
+    }
+    return { userId: String(userId), registered: true }
+  }
+
+  return {
+    verify,
+    mintAnonymous () {
+      const buyerId = uuidv4()
+      return { buyer_id: buyerId, token: signAnonymous({ sub: buyerId, anon: true }) }
+    },
+    mintRegistered (userId, expiresInMs = 60 * 60 * 1000) {
+      if (signRegistered === null) throw new Error('registered tokens can only be minted with an HS256 secret')
+      return signRegistered({ [config.userClaim]: userId, exp: Math.floor((Date.now() + expiresInMs) / 1000) })
+    }
+  }
+}
