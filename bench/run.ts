@@ -4,6 +4,7 @@ import { throughput } from './scenarios/throughput.js'
 import { capacity } from './scenarios/capacity.js'
 import { reconnect } from './scenarios/reconnect.js'
 import { inbox } from './scenarios/inbox.js'
+import { profileTop, renderProfileTop } from './profile-top.js'
 import type { CommonOptions } from './lib/common.js'
 import type { TargetKind } from './lib/target.js'
 
@@ -14,6 +15,7 @@ scenarios:
   capacity     idle sockets (chat + inbox streams): RSS per connection, time to connect
   inbox        seeded database (1M messages / 100k chats): inbox, chat list, unread count, history page latency
   reconnect    clients drop and resume with after_seq while traffic continues: time to catch up, loss, duplicates
+  profile FILE summarise a .cpuprofile written with --cpu-prof (self time by package and function)
 
 common options:
   --targets relay,pglite,postgres   what to run (default relay,pglite and postgres when DATABASE_URL is set)
@@ -73,6 +75,13 @@ if (values.help || !scenario) {
   process.exit(scenario ? 0 : 1)
 }
 
+if (scenario === 'profile') {
+  const file = positionals[1]
+  if (!file) { process.stderr.write('usage: npm run bench -- profile <file.cpuprofile>\n'); process.exit(1) }
+  process.stdout.write(renderProfileTop(profileTop(file)) + '\n')
+  process.exit(0)
+}
+
 const common: CommonOptions = {
   targets: values.targets?.split(',').map(s => s.trim()).filter(Boolean) as TargetKind[] | undefined,
   databaseUrl: values['database-url'] ?? process.env.DATABASE_URL,
@@ -84,6 +93,7 @@ const common: CommonOptions = {
 }
 
 let out: { table: string, path: string }
+try {
 switch (scenario) {
   case 'throughput':
     out = await throughput({
@@ -122,6 +132,11 @@ switch (scenario) {
   default:
     process.stderr.write(`unknown scenario "${scenario}"\n\n${USAGE}\n`)
     process.exit(1)
+}
+} catch (err) {
+  // driver errors (pg, PGlite) carry the whole query text; the message is what helps
+  process.stderr.write(`bench ${scenario} failed: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
 }
 process.stdout.write(`\n${out.table}\n\nresults: ${out.path}\n`)
 // sockets and agents are closed; exit explicitly so a stray keep-alive timer cannot hold the run open

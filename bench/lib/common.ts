@@ -13,6 +13,8 @@ export interface CommonOptions {
   /** extra env for service children (e.g. comparing a fix behind a flag) */
   serviceEnv?: Record<string, string>
   log?: (line: string) => void
+  /** smoke test only: run targets inside this process (see TargetOptions.inProcess) */
+  inProcess?: boolean
 }
 
 export function resolveTargets (o: CommonOptions): TargetKind[] {
@@ -29,7 +31,8 @@ export async function withTarget<T> (kind: TargetKind, o: CommonOptions, fn: (t:
     secret: o.secret,
     useDatabaseAsIs: kind === 'external',
     cpuProfDir: kind === 'relay' ? undefined : o.cpuProfDir,
-    env: kind === 'relay' ? undefined : o.serviceEnv
+    env: kind === 'relay' ? undefined : o.serviceEnv,
+    inProcess: o.inProcess
   })
   try { return await fn(target) } finally { await target.dispose() }
 }

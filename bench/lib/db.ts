@@ -1,5 +1,6 @@
 // One query interface over node-postgres and embedded PGlite, for seeding and for the end-of-run storage checks.
 import pg from 'pg'
+import { CompiledQuery, type Kysely } from 'kysely'
 
 export interface Db {
   query: <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>
@@ -49,5 +50,14 @@ export async function createScratchDatabase (url: string, name: string): Promise
       const a = await openPostgres(url)
       try { await a.exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) } finally { await a.close() }
     }
+  }
+}
+
+/** A running app's own Kysely connection, for in-process targets; closing it is the app's business. */
+export function kyselyDb (k: Kysely<any>): Db { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return {
+    query: async <T>(sql: string, params?: unknown[]) => (await k.executeQuery<T>(CompiledQuery.raw(sql, params ?? []))).rows as T[],
+    exec: async (sql: string) => { await k.executeQuery(CompiledQuery.raw(sql, [])) },
+    close: async () => {}
   }
 }

@@ -4,6 +4,9 @@ import { Agent, request } from 'node:http'
 export interface HttpResult<T = unknown> {
   status: number
   body: T
+  /** request start to last body byte: the server's latency, without the client's JSON.parse */
+  ms: number
+  bytes: number
 }
 
 export class HttpClient {
@@ -27,14 +30,17 @@ export class HttpClient {
       headers['content-length'] = String(Buffer.byteLength(payload))
     }
     return await new Promise((resolve, reject) => {
+      const t0 = performance.now()
       const req = request({ host: this.host, port: this.port, method, path, headers, agent: this.agent }, res => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString()
+          const ms = performance.now() - t0
+          const raw = Buffer.concat(chunks)
+          const text = raw.toString()
           let parsed: unknown = text
           try { parsed = text ? JSON.parse(text) : null } catch { /* keep raw text */ }
-          resolve({ status: res.statusCode ?? 0, body: parsed as T })
+          resolve({ status: res.statusCode ?? 0, body: parsed as T, ms, bytes: raw.length })
         })
         res.on('error', reject)
       })

@@ -29,7 +29,8 @@ export async function seedInbox (db: Db, s: SeedShape): Promise<{ chats: number,
   const base = others > 0 ? Math.floor(rest / others) : 0
   const extra = others > 0 ? rest % others : 0
   const otherSellers = Math.max(1, Math.floor(others / 5))
-  await db.exec(`
+  // one statement per call: the in-process (Kysely) connection runs single statements only
+  const statements = [`
     INSERT INTO chats (id, listing_id, seller_id, buyer_id, buyer_is_registered, buyer_label, last_seq,
                        seller_last_read_seq, buyer_last_read_seq, last_message_text, last_message_sender_id,
                        last_message_at, last_activity_at, created_at, updated_at)
@@ -51,10 +52,10 @@ export async function seedInbox (db: Db, s: SeedShape): Promise<{ chats: number,
                   WHEN k - ${s.sellerChats} < ${extra} THEN ${base + 1} ELSE ${base} END AS n,
              now() - interval '40 days' + k * interval '20 seconds' AS created
       FROM generate_series(0, ${s.chats - 1}) AS k
-    ) c;
+    ) c`, `
     INSERT INTO seller_buyer_labels (seller_id, buyer_id, label)
       SELECT seller_id, buyer_id, buyer_label FROM chats WHERE buyer_label IS NOT NULL
-      ON CONFLICT DO NOTHING;
+      ON CONFLICT DO NOTHING`, `
     INSERT INTO messages (chat_id, seq, id, sender_id, sender_is_registered, message_text, client_message_id, created_at)
       SELECT c.id, g.seq, gen_random_uuid(),
              CASE WHEN g.seq % 2 = 1 THEN c.buyer_id ELSE c.seller_id END,
@@ -62,9 +63,9 @@ export async function seedInbox (db: Db, s: SeedShape): Promise<{ chats: number,
              CASE WHEN g.seq = c.last_seq THEN 'seeded message ' || g.seq
                   ELSE 'seeded message ' || g.seq || ': is this still available? could you ship it by friday' END,
              NULL, c.created_at + g.seq * interval '1 minute'
-      FROM chats c CROSS JOIN LATERAL generate_series(1, c.last_seq) AS g(seq);
-    ANALYZE;
-  `)
+      FROM chats c CROSS JOIN LATERAL generate_series(1, c.last_seq) AS g(seq)`,
+  'ANALYZE']
+  for (const statement of statements) await db.query(statement)
   const [row] = await db.query<{ chats: number, messages: number }>(
     'SELECT (SELECT count(*) FROM chats)::int AS chats, (SELECT count(*) FROM messages)::int AS messages')
   return row ?? { chats: 0, messages: 0 }

@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { randomBytes } from 'node:crypto'
 import { createSigner } from 'fast-jwt'
-import { createScratchDatabase, openPglite, openPostgres, type Db } from './db.js'
+import { createScratchDatabase, kyselyDb, openPglite, openPostgres, type Db } from './db.js'
 import { HttpClient, sleep } from './http.js'
 
 export type TargetKind = 'relay' | 'pglite' | 'postgres' | 'external'
@@ -28,6 +28,11 @@ export interface TargetOptions {
   env?: Record<string, string>
   /** where temp dirs and logs go */
   workDir?: string
+  /**
+   * Run the service (buildApp) or relay inside this process instead of a child. Only for the smoke test:
+   * it shares the client's event loop and CPU figures, but skips compiling and booting a process per scenario.
+   */
+  inProcess?: boolean
 }
 
 export interface Target {
@@ -38,13 +43,14 @@ export interface Target {
   pid: number | null
   token: (userId: string) => string
   http: HttpClient
-  /** storage for end-of-run checks; for PGlite call after stop() */
-  openDb: () => Promise<Db | null>
+  /**
+   * Runs fn on the target's database (seeding, end-of-run checks). A PGlite child is stopped first - one process
+   * per data directory - and started again when `restart` is set. Null when there is no database to reach.
+   */
+  useDb: <T>(fn: (db: Db) => Promise<T>, opts?: { restart?: boolean }) => Promise<T | null>
   /** free text about the database (version, where) for the results file */
   database: string
   stop: () => Promise<void>
-  /** stop and start the same service on the same storage (PGlite seeding needs the data dir free) */
-  restart: () => Promise<void>
   /** remove temp data and scratch databases */
   dispose: () => Promise<void>
   logPath: string | null
@@ -165,10 +171,9 @@ export async function startTarget (opts: TargetOptions): Promise<Target> {
       pid: null,
       token,
       http,
-      openDb: async () => dbUrl ? await openPostgres(dbUrl) : null,
+      useDb: async (fn) => dbUrl ? await withDb(await openPostgres(dbUrl), fn) : null,
       database: dbUrl ? 'postgres (given)' : 'unknown (no --database-url, storage checks skipped)',
       stop: async () => {},
-      restart: async () => {},
       dispose: async () => { http.close(); rmSync(work, { recursive: true, force: true }) },
       logPath: null
     }
@@ -180,7 +185,8 @@ export async function startTarget (opts: TargetOptions): Promise<Target> {
   let env: Record<string, string>
   let file: { file: string, execArgv: string[] }
   let database = 'none'
-  let openDb: () => Promise<Db | null> = async () => null
+  let openDb: (() => Promise<Db>) | null = null
+  let exclusive = false
   let dropDb: (() => Promise<void>) | null = null
 
   if (opts.kind === 'relay') {
@@ -191,7 +197,9 @@ export async function startTarget (opts: TargetOptions): Promise<Target> {
     const dataDir = join(work, 'data')
     env = serviceEnv(port, secret, { dataDir })
     database = 'PGlite (embedded, in the service process)'
-    openDb = async () => await openPglite(dataDir)
+    // the service keeps its PGlite files in DATA_DIR/pglite (src/db/database.ts)
+    openDb = async () => await openPglite(join(dataDir, 'pglite'))
+    exclusive = true
   } else {
     if (!opts.databaseUrl) throw new Error('postgres target needs DATABASE_URL')
     file = entry('src/server')
@@ -207,31 +215,87 @@ export async function startTarget (opts: TargetOptions): Promise<Target> {
   }
   Object.assign(env, opts.env ?? {})
 
-  let handle: ChildHandle | null = null
-  const start = async (): Promise<void> => {
-    handle = spawnNode(file.file, file.execArgv, env, logPath, opts.cpuProfDir)
-    await waitReady(baseUrl, opts.kind === 'relay' ? '/health' : '/ready', handle, logPath, 120_000)
+  const proc = opts.inProcess ? inProcess(opts.kind, port, env) : childProcess(file, env, logPath, opts, baseUrl)
+  await proc.start()
+  const useDb = async <T>(fn: (db: Db) => Promise<T>, o: { restart?: boolean } = {}): Promise<T | null> => {
+    // in process, the app's own connection is the database (PGlite may even be in memory)
+    const own = proc.db?.()
+    if (own) return await fn(own)
+    if (openDb === null) return null
+    if (!exclusive) return await withDb(await openDb(), fn)
+    await proc.stop()
+    try { return await withDb(await openDb(), fn) } finally { if (o.restart) await proc.start() }
   }
-  await start()
   const http = new HttpClient(baseUrl, 64)
   const target: Target = {
     kind: opts.kind,
     baseUrl,
     wsBase: `ws://127.0.0.1:${port}`,
-    get pid () { return handle?.child.pid ?? null },
+    get pid () { return proc.pid() },
     token,
     http,
-    openDb,
+    useDb,
     database,
-    stop: async () => { await stopChild(handle) },
-    restart: async () => { await stopChild(handle); await start() },
+    stop: async () => { await proc.stop() },
     dispose: async () => {
       http.close()
-      await stopChild(handle)
+      await proc.stop()
       if (dropDb) await dropDb().catch(() => {})
       rmSync(work, { recursive: true, force: true })
     },
     logPath
   }
   return target
+}
+
+interface Runner {
+  start: () => Promise<void>
+  stop: () => Promise<void>
+  pid: () => number | null
+  /** the running in-process app's database, when there is one */
+  db?: () => Db | null
+}
+
+async function withDb<T> (db: Db, fn: (db: Db) => Promise<T>): Promise<T> {
+  try { return await fn(db) } finally { await db.close() }
+}
+
+function childProcess (file: { file: string, execArgv: string[] }, env: Record<string, string>, logPath: string, opts: TargetOptions, baseUrl: string): Runner {
+  let handle: ChildHandle | null = null
+  return {
+    start: async () => {
+      handle = spawnNode(file.file, file.execArgv, env, logPath, opts.cpuProfDir)
+      await waitReady(baseUrl, opts.kind === 'relay' ? '/health' : '/ready', handle, logPath, 120_000)
+    },
+    stop: async () => { await stopChild(handle); handle = null },
+    pid: () => handle?.child.pid ?? null
+  }
+}
+
+function inProcess (kind: TargetKind, port: number, env: Record<string, string>): Runner {
+  let close: (() => Promise<void>) | null = null
+  let db: Db | null = null
+  return {
+    db: () => db,
+    start: async () => {
+      if (kind === 'relay') {
+        const { startRelay } = await import('../relay.js')
+        const relay = await startRelay(port)
+        close = relay.close
+        return
+      }
+      const [{ buildApp }, { parseConfig }] = await Promise.all([import('../../src/app.js'), import('../../src/config.js')])
+      const parsed = parseConfig(env)
+      if (!parsed.ok) throw new Error(`service config: ${parsed.errors.join('; ')}`)
+      const config = parsed.config
+      // nothing outside this process needs the files: keep PGlite in memory
+      if (config.database.kind === 'pglite') config.database = { kind: 'pglite', dataDir: null }
+      const app = await buildApp(config)
+      await app.listen({ port, host: '127.0.0.1' })
+      db = kyselyDb(app.db)
+      close = async () => { await app.close() }
+    },
+    stop: async () => { const c = close; close = null; db = null; if (c) await c() },
+    pid: () => close === null ? null : process.pid
+  }
 }

@@ -42,17 +42,12 @@ export interface InboxResult {
 
 interface ChatRef { id: string }
 
-/** Seeds through the database the target exposes; PGlite's data dir is free only while the service is stopped. */
+/** Seeds through the database the target exposes, restarting a PGlite service that had to let go of its files. */
 async function seed (target: Target, shape: SeedShape): Promise<{ rows: { chats: number, messages: number }, ms: number }> {
-  if (target.kind === 'pglite') await target.stop()
-  const db = await target.openDb()
-  if (!db) throw new Error(`inbox: cannot seed ${target.kind} (no database access; pass --database-url with --against)`)
   const t0 = performance.now()
-  let rows
-  try { rows = await seedInbox(db, shape) } finally { await db.close() }
-  const ms = performance.now() - t0
-  if (target.kind === 'pglite') await target.restart()
-  return { rows, ms }
+  const rows = await target.useDb(async db => await seedInbox(db, shape), { restart: true })
+  if (rows === null) throw new Error(`inbox: cannot seed ${target.kind} (no database access; pass --database-url with --against)`)
+  return { rows, ms: performance.now() - t0 }
 }
 
 export async function inbox (opts: InboxOptions = {}): Promise<InboxResult> {
@@ -102,13 +97,11 @@ export async function inbox (opts: InboxOptions = {}): Promise<InboxResult> {
         let errors = 0
         let bytes = 0
         for (let i = 0; i < warmupCalls + calls; i++) {
-          const t0 = performance.now()
           const res = await target.http.json('GET', ep.path(i), seller.token)
-          const ms = performance.now() - t0
           if (res.status !== 200) errors++
           if (i < warmupCalls) continue
-          lat[i - warmupCalls] = ms
-          if (i === warmupCalls) bytes = JSON.stringify(res.body).length
+          lat[i - warmupCalls] = res.ms
+          if (i === warmupCalls) bytes = res.bytes
         }
         const s = summarize(lat, calls)
         out.push({ name: ep.name, path: ep.path(0), latency: { count: s.count, p50: round(s.p50), p95: round(s.p95), p99: round(s.p99), max: round(s.max), mean: round(s.mean) }, errors, bytes })

@@ -148,18 +148,9 @@ export async function reconnect (opts: ReconnectOptions = {}): Promise<Reconnect
       const duplicates = client.duplicates()
       const errors = { ...client.errors }
       await client.closeAll()
-      await target.stop()
-
-      let ackedNotStored: number | null = null
-      let storedTwice: number | null = null
-      const db = await target.openDb()
-      if (db) {
-        try {
-          const [c] = await checkStorage(db, chats.map(ch => ch.id), [rec])
-          ackedNotStored = c?.ackedNotStored ?? null
-          storedTwice = c?.storedTwice ?? null
-        } finally { await db.close() }
-      }
+      const [check] = await target.useDb(async db => await checkStorage(db, chats.map(ch => ch.id), [rec])) ?? []
+      const ackedNotStored = check?.ackedNotStored ?? null
+      const storedTwice = check?.storedTwice ?? null
       const allCaughtUpMs = nc === clients ? round(caughtUp.max, 1) : null
       const r: ReconnectTarget = {
         kind,

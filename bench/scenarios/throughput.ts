@@ -159,18 +159,12 @@ export async function throughput (opts: ThroughputOptions = {}): Promise<Through
       }
       const seqGaps = client.gaps()
       await client.closeAll()
-      await target.stop()
-      const db = await target.openDb()
-      if (db) {
-        try {
-          const checks = await checkStorage(db, benchChats.map(c => c.id), recordings)
-          checks.forEach((c, i) => {
-            const step = steps[i] as StepResult
-            Object.assign(step, c)
-            if (c.ackedNotStored > 0 || c.storedTwice > 0) step.pass = false
-          })
-        } finally { await db.close() }
-      }
+      const checks = await target.useDb(async db => await checkStorage(db, benchChats.map(c => c.id), recordings))
+      checks?.forEach((c, i) => {
+        const step = steps[i] as StepResult
+        Object.assign(step, c)
+        if (c.ackedNotStored > 0 || c.storedTwice > 0) step.pass = false
+      })
       const passing = steps.filter(s => s.pass).map(s => s.rate)
       return {
         kind,

@@ -8,8 +8,13 @@ import { capacity } from '../../bench/scenarios/capacity.js'
 import { inbox } from '../../bench/scenarios/inbox.js'
 import { reconnect } from '../../bench/scenarios/reconnect.js'
 import type { TargetKind } from '../../bench/lib/target.js'
+import { postgresUrl } from '../fixtures/app.js'
 
-const targets: TargetKind[] = ['relay']
+// The relay baseline and the service on whichever backend the suite runs against, both inside this process:
+// booting a child per scenario through the TypeScript loader would cost more than the whole smoke run.
+const service: TargetKind = postgresUrl === null ? 'pglite' : 'postgres'
+const targets: TargetKind[] = ['relay', service]
+const common = { targets, inProcess: true, databaseUrl: postgresUrl ?? undefined }
 
 function resultsDir (t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'bench-smoke-'))
@@ -22,7 +27,7 @@ function readJson (path: string): { scenario: string, machine: { cpus: number, n
 }
 
 t.test('throughput: every scheduled message is acked once, delivered once and stored once', async (t) => {
-  const r = await throughput({ targets, resultsDir: resultsDir(t), rates: [40], chats: 4, warmupMs: 200, durationMs: 600, drainMs: 10_000 })
+  const r = await throughput({ ...common, resultsDir: resultsDir(t), rates: [40], chats: 4, warmupMs: 200, durationMs: 600, drainMs: 10_000 })
   t.same(r.targets.map(s => s.kind), targets)
   for (const sweep of r.targets) {
     const step = sweep.steps[0]
@@ -45,7 +50,7 @@ t.test('throughput: every scheduled message is acked once, delivered once and st
 })
 
 t.test('capacity: every idle chat and inbox socket connects', async (t) => {
-  const r = await capacity({ targets, resultsDir: resultsDir(t), connections: 16, concurrency: 8, holdMs: 100, settleMs: 100 })
+  const r = await capacity({ ...common, resultsDir: resultsDir(t), connections: 16, concurrency: 8, holdMs: 100, settleMs: 100 })
   for (const c of r.targets) {
     t.equal(c.connections, 16, `${c.kind}: 16 sockets attempted`)
     t.equal(c.connected, 16, `${c.kind}: all connected`)
@@ -56,9 +61,9 @@ t.test('capacity: every idle chat and inbox socket connects', async (t) => {
 })
 
 t.test('inbox: seeded reads answer 200 for every call', async (t) => {
-  const r = await inbox({ targets, resultsDir: resultsDir(t), chats: 40, messages: 400, sellerChats: 10, listings: 3, calls: 5, warmupCalls: 1 })
-  const service = r.targets.find(x => x.kind === 'pglite')
-  t.same(service?.seeded, { chats: 40, messages: 400 }, 'data set seeded as asked')
+  const r = await inbox({ ...common, resultsDir: resultsDir(t), chats: 40, messages: 400, sellerChats: 10, listings: 3, calls: 5, warmupCalls: 1 })
+  const seeded = r.targets.find(x => x.kind === service)
+  t.same(seeded?.seeded, { chats: 40, messages: 400 }, 'data set seeded as asked')
   for (const target of r.targets) {
     t.equal(target.endpoints.length, 4, `${target.kind}: four endpoints measured`)
     for (const e of target.endpoints) {
@@ -70,7 +75,7 @@ t.test('inbox: seeded reads answer 200 for every call', async (t) => {
 })
 
 t.test('reconnect: dropped clients resume with after_seq and miss or repeat nothing', async (t) => {
-  const r = await reconnect({ targets, resultsDir: resultsDir(t), clients: 5, rate: 50, beforeMs: 300, afterMs: 700, drainMs: 10_000 })
+  const r = await reconnect({ ...common, resultsDir: resultsDir(t), clients: 5, rate: 50, beforeMs: 300, afterMs: 700, drainMs: 10_000 })
   for (const c of r.targets) {
     t.equal(c.notCaughtUp, 0, `${c.kind}: every client caught up`)
     t.equal(c.reconnectFailures, 0, `${c.kind}: every client reconnected`)
