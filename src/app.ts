@@ -17,6 +17,7 @@ import realtimePlugin from './plugins/realtime.js'
 import anonymousRoutes from './routes/anonymous.js'
 import chatRoutes from './routes/chats.js'
 import healthRoutes from './routes/health.js'
+import staticRoutes from './routes/static-files.js'
 
 export interface AppOptions {
   /** Where log lines go; tests pass a stream to read them. */
@@ -65,6 +66,7 @@ export async function buildApp (config: Config, options: AppOptions = {}) {
   await app.register(healthRoutes)
   await app.register(anonymousRoutes, { prefix: '/api/chat', config })
   await app.register(chatRoutes, { prefix: '/api/chat', config })
+  await app.register(staticRoutes, { config })
 
   return app
 }

@@ -1,0 +1,22 @@
+// Owns `npm run migrate`: applies pending migrations to the configured database and exits.
+import { parseConfig } from '../config.js'
+import { openDatabase } from './database.js'
+import { migrateToLatest } from './migrate.js'
+
+const parsed = parseConfig(process.env)
+if (!parsed.ok) {
+  for (const line of parsed.errors) process.stderr.write(`config error: ${line}\n`)
+  process.exit(1)
+}
+try {
+  const database = await openDatabase(parsed.config.database)
+  try {
+    const { applied } = await migrateToLatest(database.db, null)
+    process.stdout.write(applied.length === 0 ? `${database.description}: up to date\n` : `${database.description}: applied ${applied.join(', ')}\n`)
+  } finally {
+    await database.close()
+  }
+} catch (error) {
+  process.stderr.write(`migration failed: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exit(1)
+}
