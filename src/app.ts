@@ -14,10 +14,13 @@ import chatServicePlugin from './plugins/chat-service.js'
 import databasePlugin from './plugins/database.js'
 import errorHandlerPlugin from './plugins/error-handler.js'
 import realtimePlugin from './plugins/realtime.js'
+import realtimeConnectionsPlugin from './plugins/realtime-connections.js'
 import anonymousRoutes from './routes/anonymous.js'
 import chatRoutes from './routes/chats.js'
 import healthRoutes from './routes/health.js'
 import staticRoutes from './routes/static-files.js'
+import wsChatRoutes from './routes/ws-chat.js'
+import wsInboxRoutes from './routes/ws-inbox.js'
 
 export interface AppOptions {
   /** Where log lines go; tests pass a stream to read them. */
@@ -48,7 +51,18 @@ export async function buildApp (config: Config, options: AppOptions = {}) {
     exposedHeaders: ['X-Request-Id', 'Retry-After'],
     maxAge: 600
   })
-  await app.register(websocket, { options: { maxPayload: config.ws.maxPayloadBytes } })
+  await app.register(websocket, {
+    options: { maxPayload: config.ws.maxPayloadBytes },
+    // The plugin's default would close every socket at once without a code; realtime-connections closes them
+    // with 1001 after the messages they already sent are committed.
+    preClose: async () => {},
+    // ws has already closed the socket with the fitting code (1009 frame too big, 1007 bad UTF-8, ...): a client's
+    // bad frame is logged, not treated as our failure, and never cut before the close frame is out.
+    errorHandler: (error, socket, request) => {
+      request.log.info({ err: error }, 'websocket error')
+      if (socket.readyState === socket.OPEN) socket.close(1011, 'Internal error; reconnect')
+    }
+  })
   // Limits are per route (see routes/); none applies unless a route asks.
   await app.register(rateLimit, {
     global: false,
@@ -61,11 +75,14 @@ export async function buildApp (config: Config, options: AppOptions = {}) {
   await app.register(authPlugin, { config })
   await app.register(realtimePlugin, { config })
   await app.register(chatServicePlugin, { config })
+  await app.register(realtimeConnectionsPlugin, { config })
 
   // Routes.
   await app.register(healthRoutes)
   await app.register(anonymousRoutes, { prefix: '/api/chat', config })
   await app.register(chatRoutes, { prefix: '/api/chat', config })
+  await app.register(wsInboxRoutes, { prefix: '/api/chat', config })
+  await app.register(wsChatRoutes, { prefix: '/api/chat', config })
   await app.register(staticRoutes, { config })
 
   return app

@@ -29,8 +29,14 @@ export function createTokenService (config: AuthConfig): TokenService {
   const verifyRegistered = createVerifier({
     key: config.jwtPublicKey ?? config.jwtSecret ?? '',
     algorithms: registeredAlgorithms,
-    // A token without an expiry would be valid forever; the marketplace must set one.
-    requiredClaims: ['exp', config.userClaim],
+    // A token without an expiry would be valid forever; the marketplace must set one. fast-jwt checks iss/aud only
+    // when the claim is present, so a configured issuer or audience must also be required, or omitting it would pass.
+    requiredClaims: [
+      'exp',
+      config.userClaim,
+      ...(config.issuer === null ? [] : ['iss']),
+      ...(config.audience === null ? [] : ['aud'])
+    ],
     ...(config.issuer === null ? {} : { allowedIss: config.issuer }),
     ...(config.audience === null ? {} : { allowedAud: config.audience }),
     cache: 1000

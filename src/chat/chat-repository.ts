@@ -66,11 +66,12 @@ export async function advanceReadPointer (db: Db, chatId: string, role: Role, up
     .executeTakeFirst()
 }
 
-export async function hideChat (db: Db, chatId: string, role: Role): Promise<void> {
-  await db.updateTable('chats')
-    .set(role === 'seller' ? { seller_hidden: true } : { buyer_hidden: true })
+export async function setHidden (db: Db, chatId: string, role: Role, hidden: boolean): Promise<ChatRow | undefined> {
+  return await db.updateTable('chats')
+    .set(role === 'seller' ? { seller_hidden: hidden } : { buyer_hidden: hidden })
     .where('id', '=', chatId)
-    .execute()
+    .returningAll()
+    .executeTakeFirst()
 }
 
 export interface ListOptions {

@@ -115,7 +115,11 @@ export class ChatService {
       throw new AppError('cannot_chat_with_self', 'You cannot open a chat with yourself')
     }
     const existing = await chats.findChatByKey(this.db, listingId, sellerId, identity.userId)
-    if (existing !== undefined) return { chat: this.summaryForCaller(existing, identity), created: false }
+    if (existing !== undefined) {
+      // Opening a chat you hid is asking for it back.
+      const visible = existing.buyer_hidden ? await chats.setHidden(this.db, existing.id, 'buyer', false) ?? existing : existing
+      return { chat: this.summaryForCaller(visible, identity), created: false }
+    }
 
     if (this.deps.listingLookup !== null) {
       assertListingAllowsChat(await this.deps.listingLookup(listingId), sellerId)
@@ -247,7 +251,7 @@ export class ChatService {
 
   async hideChat (identity: Identity, chatId: string): Promise<void> {
     const { role } = await this.participantChat(identity, chatId)
-    await chats.hideChat(this.db, chatId, role)
+    await chats.setHidden(this.db, chatId, role, true)
   }
 
   async unreadCount (identity: Identity): Promise<UnreadCount> {

@@ -90,17 +90,17 @@ export interface PageOptions {
 }
 
 /**
- * A page of history in ascending seq. after_seq reads forward (a reconnecting client filling its gap);
- * otherwise the newest `limit` messages before before_seq (or the end), optionally skipping `offset` from the end.
- * Fetches one extra row to know whether more exist in the direction of reading.
+ * A page of history in ascending seq. after_seq reads forward (a reconnecting client filling its gap), stopping
+ * before before_seq when both are given; otherwise the newest `limit` messages before before_seq (or the end),
+ * optionally skipping `offset` from the end. Fetches one extra row to know whether more exist in the direction of reading.
  */
 export async function pageMessages (db: Db, chatId: string, options: PageOptions): Promise<{ messages: MessageRow[], hasMore: boolean }> {
   let query = db.selectFrom('messages').selectAll().where('chat_id', '=', chatId)
+  if (options.beforeSeq !== null) query = query.where('seq', '<', options.beforeSeq)
   if (options.afterSeq !== null) {
     const rows = await query.where('seq', '>', options.afterSeq).orderBy('seq', 'asc').limit(options.limit + 1).execute()
     return { messages: rows.slice(0, options.limit), hasMore: rows.length > options.limit }
   }
-  if (options.beforeSeq !== null) query = query.where('seq', '<', options.beforeSeq)
   const rows = await query.orderBy('seq', 'desc').limit(options.limit + 1).offset(options.offset ?? 0).execute()
   return { messages: rows.slice(0, options.limit).reverse(), hasMore: rows.length > options.limit }
 }

@@ -14,18 +14,27 @@ function unescapeSanitizerOutput (text: string): string {
   return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&')
 }
 
+// Each round peels one level of entity encoding, so a cap bounds the work an adversarial body can cause.
+const MAX_ROUNDS = 10
+
+const stripControlCharacters = (text: string): string => text.replace(CONTROL_CHARACTERS, '')
+
 /**
  * Strips to plain text until stable, so that entity-encoded markup ("&lt;script&gt;") cannot come back out as a tag.
- * A lone "a < b" survives as text; anything a browser would parse as an element does not.
+ * Control characters go inside every round: removed afterwards, "<\u0001script>" would close up into a tag
+ * that the sanitizer never saw. A lone "a < b" survives as text; anything a browser would parse as an element does not.
  */
 export function toPlainText (input: string): string {
-  let text = input.replace(/\r\n?/g, '\n')
-  for (let round = 0; round < 5; round++) {
-    const next = unescapeSanitizerOutput(sanitizeHtml(text, STRIP_ALL))
-    if (next === text) break
+  let text = stripControlCharacters(input.replace(/\r\n?/g, '\n'))
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const sanitized = sanitizeHtml(text, STRIP_ALL)
+    const next = stripControlCharacters(unescapeSanitizerOutput(sanitized))
+    if (next === text) return text.trim()
     text = next
   }
-  return text.replace(CONTROL_CHARACTERS, '').trim()
+  // Still decoding after the cap: only hostile input nests entities this deep. Keep the escaped form, which holds
+  // no raw "<" at all, rather than unescaping one more level into live markup.
+  return stripControlCharacters(sanitizeHtml(text, STRIP_ALL)).trim()
 }
 
 /** The message text to store, or the error a client sees. Length counts characters (code points), not UTF-16 units. */

@@ -57,5 +57,6 @@ export const UnreadCount = Type.Object({
 export type UnreadCount = Static<typeof UnreadCount>
 
 export const ClientMessageId = Type.String({ minLength: 1, maxLength: 128, description: 'Chosen by the client; a retry with the same id never makes a duplicate' })
-// The sanitizer enforces the real limit on characters; this only stops absurd bodies early.
-export const MessageText = Type.String({ maxLength: 20_000 })
+// No maxLength: the limit is counted after sanitizing (message_too_long), and a schema limit would answer
+// validation_failed instead. The body limit (REST) and the frame limit (WebSocket) bound what arrives.
+export const MessageText = Type.String()

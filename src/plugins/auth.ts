@@ -9,8 +9,10 @@ import { AppError } from '../errors.js'
 declare module 'fastify' {
   interface FastifyInstance {
     tokens: TokenService
-    /** preHandler for routes that need a caller. */
+    /** Hook for routes that need a caller; use it as preValidation so a missing token is a 401 before any 400. */
     authenticate: (request: FastifyRequest) => Promise<void>
+    /** preHandler for WebSocket routes: the token may also come as ?token= or as the Sec-WebSocket-Protocol value. */
+    authenticateSocket: (request: FastifyRequest) => Promise<void>
   }
   interface FastifyRequest {
     identity: Identity | null
@@ -28,6 +30,19 @@ export function bearerToken (request: FastifyRequest): string | null {
   if (header === undefined) return null
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
   return match?.[1] ?? null
+}
+
+/**
+ * Browsers cannot set headers on a WebSocket, so the token rides in the query or as the offered subprotocol
+ * (the first one offered, which is also the one the server echoes back).
+ */
+export function socketToken (request: FastifyRequest): string | null {
+  const query = request.query as Record<string, unknown> | null
+  if (typeof query?.token === 'string' && query.token !== '') return query.token
+  const offered = request.headers['sec-websocket-protocol']
+  const first = typeof offered === 'string' ? offered.split(',')[0]?.trim() : undefined
+  if (first !== undefined && first !== '') return first
+  return bearerToken(request)
 }
 
 // Seed-era clients still send these; they may only repeat what the token says, never change it.
@@ -51,6 +66,11 @@ export default fp<{ config: Config }>(async (app, { config }) => {
     const identity = tokens.verify(token)
     assertNoConflictingCompatIds(request, identity)
     request.identity = identity
+  })
+  app.decorate('authenticateSocket', async (request: FastifyRequest) => {
+    const token = socketToken(request)
+    if (token === null) throw new AppError('unauthorized', 'Send the token as ?token= or as the Sec-WebSocket-Protocol value')
+    request.identity = tokens.verify(token)
   })
   if (config.auth.usingDevSecrets) {
     app.log.warn('AUTH_JWT_SECRET/ANON_TOKEN_SECRET not set: using development secrets; never do this in production')

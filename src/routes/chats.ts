@@ -1,20 +1,33 @@
-// Owns the chat REST API: schema → authenticate → one ChatService call → reply.
+// Owns the chat REST API: authenticate → schema → one ChatService call → reply.
 import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ChatSummary, ClientMessageId, ListingGroup, Message, MessageText, ReadState, UnreadCount } from '../chat/schemas.js'
 import type { Config } from '../config.js'
 import { callerOf } from '../plugins/auth.js'
-import { authErrors, bearerSecurity, ChatIdParams, CompatFields, ErrorResponse, ExternalId } from './schemas.js'
+import { authErrors, bearerSecurity, ChatIdParams, CompatFields, ErrorResponse, ExternalId, MAX_DB_INTEGER } from './schemas.js'
 
 const notFound = { 404: ErrorResponse }
 
 const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+  // Authentication runs before validation: a caller without a valid token gets 401, whatever else is wrong with the request.
   const authenticate = app.authenticate
+  // Clients that set Content-Type: application/json on every call send it on bodiless ones too (mark read, hide).
+  // Within these routes an empty JSON body means no body, instead of Fastify's 400 for an empty JSON document.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString()
+    if (text.trim() === '') {
+      done(null, undefined)
+      return
+    }
+    parseJson(request, text, done)
+  })
   const perUser = (request: FastifyRequest): string => request.identity === null ? request.ip : `${request.identity.registered ? 'u' : 'a'}:${request.identity.userId}`
 
   app.post('/chats', {
-    preHandler: authenticate,
+    preValidation: authenticate,
     config: { rateLimit: { max: config.rateLimit.createChatPerMinute, timeWindow: 60_000 } },
     schema: {
       tags: ['chats'],
@@ -29,7 +42,7 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
   })
 
   app.get('/chats/my', {
-    preHandler: authenticate,
+    preValidation: authenticate,
     schema: {
       tags: ['chats'],
       summary: "The caller's chats, newest activity first",
@@ -38,7 +51,7 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
         role: Type.Optional(Type.Union([Type.Literal('buyer'), Type.Literal('seller')])),
         is_seller: Type.Optional(Type.Boolean({ description: 'Seed-era alias of role' })),
         limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-        offset: Type.Integer({ minimum: 0, default: 0 }),
+        offset: Type.Integer({ minimum: 0, maximum: MAX_DB_INTEGER, default: 0 }),
         user_id: CompatFields.user_id
       }),
       response: { 200: Type.Object({ chats: Type.Array(ChatSummary), total: Type.Integer() }), ...authErrors }
@@ -50,7 +63,7 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
   })
 
   app.get('/chats/seller/:seller_id/grouped', {
-    preHandler: authenticate,
+    preValidation: authenticate,
     schema: {
       tags: ['chats'],
       summary: "The seller's inbox grouped by listing, groups ordered by latest activity (only for that seller)",
@@ -63,7 +76,7 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
   })
 
   app.get('/chats/:id', {
-    preHandler: authenticate,
+    preValidation: authenticate,
     schema: {
       tags: ['chats'],
       summary: 'One chat, for its two participants',
@@ -76,7 +89,7 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
   })
 
   app.get('/chats/:id/messages', {
-    preHandler: authenticate,
+    preValidation: authenticate,
     schema: {
       tags: ['messages'],
       summary: 'A page of history in ascending seq: the newest by default, before_seq to scroll up, after_seq to catch up',
@@ -84,9 +97,9 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       params: ChatIdParams,
       querystring: Type.Object({
         limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-        before_seq: Type.Optional(Type.Integer({ minimum: 1 })),
-        after_seq: Type.Optional(Type.Integer({ minimum: 0 })),
-        offset: Type.Optional(Type.Integer({ minimum: 0 })),
+        before_seq: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_DB_INTEGER })),
+        after_seq: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_DB_INTEGER })),
+        offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_DB_INTEGER })),
         user_id: CompatFields.user_id
       }),
       response: { 200: Type.Object({ messages: Type.Array(Message), has_more: Type.Boolean() }), ...authErrors, ...notFound }
@@ -97,7 +110,7 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
   })
 
   app.post('/chats/:id/messages', {
-    preHandler: authenticate,
+    preValidation: authenticate,
     config: { rateLimit: { max: config.rateLimit.sendPerMinute, timeWindow: 60_000, hook: 'preHandler', keyGenerator: perUser } },
     schema: {
       tags: ['messages'],
@@ -114,15 +127,17 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
   })
 
   app.post('/chats/:id/read', {
-    // "Mark everything read" is a bare POST; an absent body means the same as {}.
-    preValidation: async (request) => { request.body ??= {} },
-    preHandler: authenticate,
+    preValidation: [
+      authenticate,
+      // "Mark everything read" is a bare POST; an absent body means the same as {}.
+      async (request) => { request.body ??= {} }
+    ],
     schema: {
       tags: ['messages'],
       summary: "Mark the other side's messages read up to a seq (default: all); the pointer only moves forward",
       security: bearerSecurity,
       params: ChatIdParams,
-      body: Type.Object({ up_to_seq: Type.Optional(Type.Integer({ minimum: 0 })), ...CompatFields }),
+      body: Type.Object({ up_to_seq: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_DB_INTEGER })), ...CompatFields }),
       response: { 200: ReadState, ...authErrors, ...notFound }
     }
   }, async (request) => {
@@ -130,7 +145,7 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
   })
 
   app.delete('/chats/:id', {
-    preHandler: authenticate,
+    preValidation: authenticate,
     schema: {
       tags: ['chats'],
       summary: "Hide the chat from the caller's lists until the other side writes again",
@@ -144,7 +159,7 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
   })
 
   app.get('/unread-count', {
-    preHandler: authenticate,
+    preValidation: authenticate,
     schema: {
       tags: ['chats'],
       summary: "Unread totals for the site's navigation badge",

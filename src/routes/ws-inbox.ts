@@ -1,0 +1,31 @@
+// Owns the inbox WebSocket route: refuse bad tokens (401) before upgrading, then hand the socket to InboxConnection.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { Config } from '../config.js'
+import { callerOf } from '../plugins/auth.js'
+import type { RealtimeDeps } from '../realtime/chat-connection.js'
+import { InboxConnection } from '../realtime/inbox-connection.js'
+import { startSession } from '../realtime/socket-session.js'
+
+const Query = Type.Object({
+  token: Type.Optional(Type.String({ description: 'Bearer token (or send it as the Sec-WebSocket-Protocol value)' }))
+})
+
+const wsInboxRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+  const deps: RealtimeDeps = { chat: app.chat, broker: app.broker, presence: app.presence, registry: app.realtime, ws: config.ws, log: app.log }
+
+  // A static segment outranks /ws/:chat_id in the router, so "inbox" is never taken for a chat id.
+  app.get('/ws/inbox', {
+    websocket: true,
+    schema: { querystring: Query },
+    preHandler: app.authenticateSocket
+  }, (socket, request) => {
+    const identity = callerOf(request)
+    startSession(socket, identity, 'inbox', new InboxConnection(deps, identity), {
+      registry: app.realtime,
+      maxBufferedBytes: config.ws.maxBufferedBytes
+    })
+  })
+}
+
+export default wsInboxRoutes
