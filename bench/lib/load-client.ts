@@ -113,6 +113,7 @@ export class Recording {
 }
 
 export interface ChatSocketEvents {
+  onFrame?: (type: string) => void
   onAck: (sock: ChatSocket, cmid: string | null, seq: number, at: number) => void
   onDeliver: (sock: ChatSocket, cmid: string | null, seq: number, at: number, viaHistory: boolean) => void
   onError: (sock: ChatSocket, code: string, cmid: string | null) => void
@@ -178,6 +179,7 @@ export class ChatSocket {
   private frame (buf: Buffer): boolean {
     const at = performance.now()
     const type = stringAfter(buf, KEY_TYPE)
+    this.events.onFrame?.(type ?? 'unparsed')
     switch (type) {
       case 'ack':
         this.events.onAck(this, stringAfter(buf, KEY_CMID), intAfter(buf, KEY_SEQ), at)
@@ -285,6 +287,8 @@ export class LoadClient implements ChatSocketEvents {
   readonly chatMaxSeq: Int32Array
   readonly errors: Record<string, number> = {}
   recording: Recording | null = null
+  /** every frame received, by type: shows what the server sends besides acks and messages */
+  readonly frames: Record<string, number> = {}
   private stepCounter = 0
 
   constructor (readonly wsBase: string, readonly chats: BenchChat[], readonly runTag: string) {
@@ -296,6 +300,8 @@ export class LoadClient implements ChatSocketEvents {
   }
 
   countError (code: string): void { this.errors[code] = (this.errors[code] ?? 0) + 1 }
+
+  onFrame (type: string): void { this.frames[type] = (this.frames[type] ?? 0) + 1 }
 
   onAck (sock: ChatSocket, cmid: string | null, seq: number, at: number): void {
     sock.tracker.see(seq)

@@ -15,6 +15,31 @@ export interface SampleReport {
   server: ProcStats | null
   postgres: { cpuAvgPct: number } | null
   client: { cpuAvgPct: number }
+  /**
+   * CPU used by everything else on the machine (all cores, percent of one core): on a shared box this says
+   * how much of the figures is someone else's load.
+   */
+  otherCpuPct: number
+}
+
+/** Busy and total jiffies over all cores from /proc/stat. */
+export function readSystemTicks (): { busy: number, total: number } {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? ''
+    const v = line.trim().split(/\s+/).slice(1, 9).map(Number)
+    const total = v.reduce((a, b) => a + b, 0)
+    const idle = (v[3] ?? 0) + (v[4] ?? 0)
+    return { busy: total - idle, total }
+  } catch { return { busy: 0, total: 0 } }
+}
+
+/** Machine-wide busy CPU over `ms`, in percent of one core (2 cores fully busy = 200). */
+export async function systemBusyPct (ms: number): Promise<number> {
+  const a = readSystemTicks()
+  const t0 = performance.now()
+  await new Promise(resolve => setTimeout(resolve, ms))
+  const b = readSystemTicks()
+  return (b.busy - a.busy) / ticksPerSecond() / ((performance.now() - t0) / 1000) * 100
 }
 
 let clkTck: number | undefined
@@ -75,6 +100,7 @@ export class ProcSampler {
   private pgFirstAt = 0
   private clientStart = process.cpuUsage()
   private clientStartAt = 0
+  private systemStart = { busy: 0, total: 0 }
 
   constructor (private readonly pid: number | null, private readonly withPostgres: boolean, private readonly intervalMs = 500) {}
 
@@ -82,6 +108,7 @@ export class ProcSampler {
     const now = performance.now()
     this.clientStart = process.cpuUsage()
     this.clientStartAt = now
+    this.systemStart = readSystemTicks()
     if (this.pid != null) {
       this.firstTicks = this.lastTicks = readCpuTicks(this.pid)
       this.firstAt = this.lastAt = now
@@ -140,10 +167,16 @@ export class ProcSampler {
       }
     }
     const pgSecs = (now - this.pgFirstAt) / 1000
+    const postgres = this.withPostgres ? { cpuAvgPct: pgSecs > 0 ? this.pgTicks / ticksPerSecond() / pgSecs * 100 : 0 } : null
+    const sys = readSystemTicks()
+    const systemPct = (sys.busy - this.systemStart.busy) / ticksPerSecond() / ((now - this.clientStartAt) / 1000) * 100
+    // an in-process server is the client process: do not count it twice
+    const serverPct = this.pid === process.pid ? 0 : (server?.cpuAvgPct ?? 0)
     return {
       server,
-      postgres: this.withPostgres ? { cpuAvgPct: pgSecs > 0 ? this.pgTicks / ticksPerSecond() / pgSecs * 100 : 0 } : null,
-      client: { cpuAvgPct: clientPct }
+      postgres,
+      client: { cpuAvgPct: clientPct },
+      otherCpuPct: Math.max(0, systemPct - serverPct - (postgres?.cpuAvgPct ?? 0) - clientPct)
     }
   }
 }

@@ -52,6 +52,7 @@ export interface TargetSweep {
   steps: StepResult[]
   maxPassingRate: number | null
   seqGaps: number
+  framesReceived: Record<string, number>
 }
 
 export interface ThroughputResult {
@@ -158,6 +159,7 @@ export async function throughput (opts: ThroughputOptions = {}): Promise<Through
         if (!step.pass && !opts.fullSweep) break
       }
       const seqGaps = client.gaps()
+      log(`[${kind}] frames received: ${JSON.stringify(client.frames)}`)
       await client.closeAll()
       const checks = await target.useDb(async db => await checkStorage(db, benchChats.map(c => c.id), recordings))
       checks?.forEach((c, i) => {
@@ -173,6 +175,7 @@ export async function throughput (opts: ThroughputOptions = {}): Promise<Through
         connectMs: round(connectMs, 0),
         steps,
         maxPassingRate: passing.length ? Math.max(...passing) : null,
+        framesReceived: { ...client.frames },
         seqGaps
       } satisfies TargetSweep
     })
@@ -201,13 +204,13 @@ export function renderThroughput (sweeps: TargetSweep[], p99LimitMs: number): st
     const errs = Object.values(s.errors).reduce((a, b) => a + b, 0)
     return [sw.kind, s.rate, s.deliveredPerSec, s.deliver.p50, s.deliver.p95, s.deliver.p99, s.deliver.max, s.ack.p99,
       lost, s.duplicates + (s.storedTwice ?? 0), errs, s.sampled.server?.cpuAvgPct, s.sampled.server?.rssMaxMB,
-      s.sampled.postgres?.cpuAvgPct, s.sampled.client.cpuAvgPct,
+      s.sampled.postgres?.cpuAvgPct, s.sampled.client.cpuAvgPct, s.sampled.otherCpuPct,
       base ? ratio(s.deliver.p99, base.deliver.p99) : null,
       base ? ratio(s.sampled.server?.cpuAvgPct, base.sampled.server?.cpuAvgPct) : null,
       s.pass]
   }))
   const steps = table(['target', 'rate/s', 'delivered/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'ack p99', 'lost', 'dup', 'errors',
-    'srv CPU%', 'srv RSS MB', 'pg CPU%', 'client CPU%', 'p99 ×relay', 'CPU ×relay', 'ok'], rows)
+    'srv CPU%', 'srv RSS MB', 'pg CPU%', 'client CPU%', 'other CPU%', 'p99 ×relay', 'CPU ×relay', 'ok'], rows)
   const best = relay?.maxPassingRate ?? null
   const summary = table(['target', `max rate with p99 ≤ ${p99LimitMs} ms and 0 loss`, '× relay', 'seq gaps'],
     sweeps.map(sw => [sw.kind, sw.maxPassingRate, sw.kind === 'relay' ? null : ratio(sw.maxPassingRate, best), sw.seqGaps]))
