@@ -17,6 +17,7 @@ export const errorStatus = {
   listing_inactive: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  upgrade_required: 426,
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,

@@ -126,8 +126,9 @@ export class ChatConnection implements SessionHandler {
     switch (frame.type) {
       case 'message': {
         this.deps.registry.countMessage()
-        this.typing = false
         const { message } = await this.deps.chat.sendMessage(this.identity, this.chat.id, frame.message_text, frame.client_message_id, session.id)
+        // Receivers clear this person's typing when the message arrives; nothing to take back on close.
+        this.typing = false
         session.send({ type: 'ack', client_message_id: frame.client_message_id, message })
         return
       }

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Config } from '../config.js'
+import { AppError } from '../errors.js'
 import { callerOf } from '../plugins/auth.js'
 import type { RealtimeDeps } from '../realtime/chat-connection.js'
 import { InboxConnection } from '../realtime/inbox-connection.js'
@@ -15,16 +16,19 @@ const wsInboxRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
   const deps: RealtimeDeps = { chat: app.chat, broker: app.broker, presence: app.presence, registry: app.realtime, ws: config.ws, log: app.log }
 
   // A static segment outranks /ws/:chat_id in the router, so "inbox" is never taken for a chat id.
-  app.get('/ws/inbox', {
-    websocket: true,
-    schema: { querystring: Query },
-    preHandler: app.authenticateSocket
-  }, (socket, request) => {
-    const identity = callerOf(request)
-    startSession(socket, identity, 'inbox', new InboxConnection(deps, identity), {
-      registry: app.realtime,
-      maxBufferedBytes: config.ws.maxBufferedBytes
-    })
+  app.route({
+    method: 'GET',
+    url: '/ws/inbox',
+    schema: { querystring: Query, hide: true },
+    preHandler: app.authenticateSocket,
+    handler: async () => { throw new AppError('upgrade_required', 'Open this URL with a WebSocket') },
+    wsHandler: (socket, request) => {
+      const identity = callerOf(request)
+      startSession(socket, identity, 'inbox', new InboxConnection(deps, identity), {
+        registry: app.realtime,
+        maxBufferedBytes: config.ws.maxBufferedBytes
+      })
+    }
   })
 }
 

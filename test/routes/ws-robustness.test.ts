@@ -20,9 +20,13 @@ interface Setup {
 }
 
 let sellers = 0
+// Tests on default settings share one app (each with its own people and chat); the shutdown test, which closes it, runs last.
+let shared: Promise<{ app: App, wsUrl: string }> | null = null
+const root = t
 
-async function setup (t: TapTest, env: Env = {}): Promise<Setup> {
-  const { app, wsUrl } = await listenTestApp(t, testConfig(t, env))
+async function setup (t: TapTest, env?: Env): Promise<Setup> {
+  shared ??= listenTestApp(root, testConfig(root))
+  const { app, wsUrl } = env === undefined ? await shared : await listenTestApp(t, testConfig(t, env))
   const buyer = mintBuyer(app)
   const seller = registeredUser(`seller-r${++sellers}`)
   const created = await app.inject({ method: 'POST', url: '/api/chat/chats', headers: buyer.headers, payload: { listing_id: 'l-1', seller_id: seller.id } })
@@ -41,6 +45,19 @@ async function setup (t: TapTest, env: Env = {}): Promise<Setup> {
       return client
     }
   }
+}
+
+/** Resolves once the server has finished closing every socket (earlier tests' sockets close as they tear down). */
+async function allClosed (app: App): Promise<void> {
+  if (app.realtime.stats().openConnections === 0) return
+  await new Promise<void>((resolve) => {
+    const check = (): void => {
+      if (app.realtime.stats().openConnections > 0) return
+      app.realtime.off('close', check)
+      resolve()
+    }
+    app.realtime.on('close', check)
+  })
 }
 
 const rawSocket = (ws: WebSocket): { pause: () => void, resume: () => void } =>
@@ -108,6 +125,33 @@ t.test('a client that stops reading is closed with 1013 instead of buffering wit
   t.equal(caughtUp, sent, 'a reconnect with after_seq gets the rest')
 })
 
+t.test('app.realtime counts connections, people and messages', async (t) => {
+  const s = await setup(t)
+  await allClosed(s.app)
+  const b1 = await s.join(s.buyer)
+  const b2 = await s.join(s.buyer)
+  const s1 = await s.join(s.seller)
+  const inbox = await connect(t, `${s.wsUrl}/api/chat/ws/inbox?token=${s.seller.token}`)
+  await inbox.barrier()
+  t.match(s.app.realtime.stats(), { openConnections: 4, chatConnections: 3, inboxConnections: 1, onlineUsers: 2, messagesReceived: 0 })
+  b1.send({ type: 'message', message_text: 'one', client_message_id: 'c-1' })
+  b2.send({ type: 'message', message_text: 'two', client_message_id: 'c-2' })
+  await b1.next('ack')
+  await b2.next('ack')
+  const stats = s.app.realtime.stats()
+  t.equal(stats.messagesReceived, 2)
+  t.ok(stats.messagesPerSecond > 0)
+
+  const gone = closedOnServer(s.app, s.seller, 'chat')
+  await s1.close()
+  await gone
+  t.match(s.app.realtime.stats(), { openConnections: 3, chatConnections: 2, onlineUsers: 2 })
+  const inboxGone = closedOnServer(s.app, s.seller, 'inbox')
+  await inbox.close()
+  await inboxGone
+  t.match(s.app.realtime.stats(), { openConnections: 2, onlineUsers: 1 })
+})
+
 t.test('shutdown lets a message being stored finish, acks it, then closes every socket with 1001', async (t) => {
   const s = await setup(t)
   const b1 = await s.join(s.buyer)
@@ -138,30 +182,4 @@ t.test('shutdown lets a message being stored finish, acks it, then closes every 
   t.equal((await s1.next('message')).message.id, ack.message.id, 'the other side got it too')
   for (const client of [b1, s1, inbox]) t.equal((await client.closed).code, 1001, `${client.label} told to reconnect`)
   await closing
-})
-
-t.test('app.realtime counts connections, people and messages', async (t) => {
-  const s = await setup(t)
-  const b1 = await s.join(s.buyer)
-  const b2 = await s.join(s.buyer)
-  const s1 = await s.join(s.seller)
-  const inbox = await connect(t, `${s.wsUrl}/api/chat/ws/inbox?token=${s.seller.token}`)
-  await inbox.barrier()
-  t.match(s.app.realtime.stats(), { openConnections: 4, chatConnections: 3, inboxConnections: 1, onlineUsers: 2, messagesReceived: 0 })
-  b1.send({ type: 'message', message_text: 'one', client_message_id: 'c-1' })
-  b2.send({ type: 'message', message_text: 'two', client_message_id: 'c-2' })
-  await b1.next('ack')
-  await b2.next('ack')
-  const stats = s.app.realtime.stats()
-  t.equal(stats.messagesReceived, 2)
-  t.ok(stats.messagesPerSecond > 0)
-
-  const gone = closedOnServer(s.app, s.seller, 'chat')
-  await s1.close()
-  await gone
-  t.match(s.app.realtime.stats(), { openConnections: 3, chatConnections: 2, onlineUsers: 2 })
-  const inboxGone = closedOnServer(s.app, s.seller, 'inbox')
-  await inbox.close()
-  await inboxGone
-  t.match(s.app.realtime.stats(), { openConnections: 2, onlineUsers: 1 })
 })
