@@ -25,6 +25,7 @@ common options:
   --secret S                        HS256 secret that service verifies (default: env AUTH_JWT_SECRET)
   --results-dir DIR                 where the JSON goes (default bench/results)
   --cpu-prof DIR                    run the service with node --cpu-prof, profiles into DIR
+  --service-entry FILE              run the service from another build's server.js (before/after a fix)
   --wait-idle PCT                   before each target wait until other processes use < PCT % CPU (one core = 100)
 
 throughput:  --rates 1000,2000,5000,...  --chats 1000  --warmup 3  --duration 10  --drain 10  --full-sweep
@@ -42,6 +43,7 @@ const { values, positionals } = parseArgs({
     'results-dir': { type: 'string' },
     'cpu-prof': { type: 'string' },
     'wait-idle': { type: 'string' },
+    'service-entry': { type: 'string' },
     rates: { type: 'string' },
     chats: { type: 'string' },
     warmup: { type: 'string' },
@@ -92,6 +94,7 @@ const common: CommonOptions = {
   resultsDir: values['results-dir'],
   cpuProfDir: values['cpu-prof'],
   waitIdlePct: num(values['wait-idle']),
+  serviceEntry: values['service-entry'],
   log: (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`)
 }
 

@@ -22,6 +22,8 @@ export interface CommonOptions {
    * (percent of one core), so other jobs on a shared box do not end up in the figures.
    */
   waitIdlePct?: number
+  /** see TargetOptions.serviceEntry */
+  serviceEntry?: string
 }
 
 export function resolveTargets (o: CommonOptions): TargetKind[] {
@@ -57,7 +59,8 @@ export async function withTarget<T> (kind: TargetKind, o: CommonOptions, fn: (t:
     useDatabaseAsIs: kind === 'external',
     cpuProfDir: o.cpuProfDir,
     env: kind === 'relay' ? undefined : o.serviceEnv,
-    inProcess: o.inProcess
+    inProcess: o.inProcess,
+    serviceEntry: o.serviceEntry
   })
   try { return await fn(target) } finally { await target.dispose() }
 }

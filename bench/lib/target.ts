@@ -33,6 +33,8 @@ export interface TargetOptions {
    * it shares the client's event loop and CPU figures, but skips compiling and booting a process per scenario.
    */
   inProcess?: boolean
+  /** run the service from this server.js instead of this checkout's (before/after comparisons of a fix) */
+  serviceEntry?: string
 }
 
 export interface Target {
@@ -193,7 +195,7 @@ export async function startTarget (opts: TargetOptions): Promise<Target> {
     file = entry('bench/relay')
     env = { PORT: String(port), HOST: '127.0.0.1' }
   } else if (opts.kind === 'pglite') {
-    file = entry('src/server')
+    file = opts.serviceEntry ? { file: opts.serviceEntry, execArgv: [] } : entry('src/server')
     const dataDir = join(work, 'data')
     env = serviceEnv(port, secret, { dataDir })
     database = 'PGlite (embedded, in the service process)'
@@ -202,7 +204,7 @@ export async function startTarget (opts: TargetOptions): Promise<Target> {
     exclusive = true
   } else {
     if (!opts.databaseUrl) throw new Error('postgres target needs DATABASE_URL')
-    file = entry('src/server')
+    file = opts.serviceEntry ? { file: opts.serviceEntry, execArgv: [] } : entry('src/server')
     let url = opts.databaseUrl
     if (!opts.useDatabaseAsIs) {
       const scratch = await createScratchDatabase(opts.databaseUrl, `chatbench_${process.pid}_${Date.now().toString(36)}`)

@@ -41,6 +41,8 @@ export interface StepResult {
   errors: Record<string, number>
   drained: boolean
   sampled: SampleReport
+  /** CPU microseconds per delivered message: the cost figures that survive a noisy machine better than latency */
+  cpuUsPerMsg: { server: number | null, postgres: number | null, client: number }
   pass: boolean
 }
 
@@ -111,8 +113,17 @@ export function summarizeStep (rec: Recording, rate: number, durationMs: number,
     errors: { ...rec.errors },
     drained,
     sampled,
+    cpuUsPerMsg: {
+      server: perMsg(sampled.server?.cpuAvgPct, deliveredInWindow / (durationMs / 1000)),
+      postgres: perMsg(sampled.postgres?.cpuAvgPct, deliveredInWindow / (durationMs / 1000)),
+      client: perMsg(sampled.client.cpuAvgPct, deliveredInWindow / (durationMs / 1000)) ?? 0
+    },
     pass: nd > 0 && deliver.p99 <= p99LimitMs && notAcked === 0 && notDelivered === 0 && errorCount === 0 && duplicates === 0 && rec.doubleAcks === 0
   }
+}
+
+function perMsg (cpuPct: number | undefined, perSec: number): number | null {
+  return cpuPct === undefined || perSec <= 0 ? null : round(cpuPct / 100 * 1e6 / perSec, 0)
 }
 
 function roundSummary (s: LatencySummary): LatencySummary {
@@ -205,12 +216,13 @@ export function renderThroughput (sweeps: TargetSweep[], p99LimitMs: number): st
     return [sw.kind, s.rate, s.deliveredPerSec, s.deliver.p50, s.deliver.p95, s.deliver.p99, s.deliver.max, s.ack.p99,
       lost, s.duplicates + (s.storedTwice ?? 0), errs, s.sampled.server?.cpuAvgPct, s.sampled.server?.rssMaxMB,
       s.sampled.postgres?.cpuAvgPct, s.sampled.client.cpuAvgPct, s.sampled.otherCpuPct,
+      s.cpuUsPerMsg.server, s.cpuUsPerMsg.postgres,
       base ? ratio(s.deliver.p99, base.deliver.p99) : null,
       base ? ratio(s.sampled.server?.cpuAvgPct, base.sampled.server?.cpuAvgPct) : null,
       s.pass]
   }))
   const steps = table(['target', 'rate/s', 'delivered/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'ack p99', 'lost', 'dup', 'errors',
-    'srv CPU%', 'srv RSS MB', 'pg CPU%', 'client CPU%', 'other CPU%', 'p99 ×relay', 'CPU ×relay', 'ok'], rows)
+    'srv CPU%', 'srv RSS MB', 'pg CPU%', 'client CPU%', 'other CPU%', 'srv µs/msg', 'pg µs/msg', 'p99 ×relay', 'CPU ×relay', 'ok'], rows)
   const best = relay?.maxPassingRate ?? null
   const summary = table(['target', `max rate with p99 ≤ ${p99LimitMs} ms and 0 loss`, '× relay', 'seq gaps'],
     sweeps.map(sw => [sw.kind, sw.maxPassingRate, sw.kind === 'relay' ? null : ratio(sw.maxPassingRate, best), sw.seqGaps]))
