@@ -2,6 +2,7 @@
 import { sql } from 'kysely'
 import type { ChatRow, MessageRow } from '../db/schema.js'
 import type { Db } from './chat-repository.js'
+import { preparedAs } from '../db/prepared.js'
 
 export interface NewMessage {
   id: string
@@ -34,7 +35,8 @@ export function isUniqueViolation (error: unknown, constraint?: string): boolean
  */
 export async function insertMessage (db: Db, m: NewMessage): Promise<InsertedMessage | undefined> {
   const isSeller = sql<boolean>`(seller_id = ${m.senderId} and ${m.senderIsRegistered}::boolean)`
-  const result = await sql<ChatRow & { message_id: string, message_created_at: Date }>`
+  // Prepared (parsed and planned once per connection): this runs once per message sent, the service's hottest statement.
+  const result = await sql<ChatRow & { message_id: string, message_created_at: Date }>`${preparedAs('insert-message')}
     with bumped as (
       update chats set
         last_seq = last_seq + 1,
@@ -56,7 +58,10 @@ export async function insertMessage (db: Db, m: NewMessage): Promise<InsertedMes
       from bumped
       returning id, created_at
     )
-    select bumped.*, inserted.id as message_id, inserted.created_at as message_created_at
+    select bumped.id, bumped.listing_id, bumped.seller_id, bumped.buyer_id, bumped.buyer_is_registered, bumped.buyer_label,
+      bumped.last_seq, bumped.seller_last_read_seq, bumped.buyer_last_read_seq, bumped.seller_hidden, bumped.buyer_hidden,
+      bumped.last_message_text, bumped.last_message_sender_id, bumped.last_message_at, bumped.last_activity_at,
+      bumped.created_at, bumped.updated_at, inserted.id as message_id, inserted.created_at as message_created_at
     from bumped, inserted`.execute(db)
   const row = result.rows[0]
   if (row === undefined) return undefined

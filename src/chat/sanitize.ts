@@ -19,6 +19,10 @@ const MAX_ROUNDS = 10
 
 const stripControlCharacters = (text: string): string => text.replace(CONTROL_CHARACTERS, '')
 
+// Without "<" nothing can open a tag and without "&" nothing can decode into one: sanitize-html would hand such text
+// back unchanged, so the common chat line skips the HTML parser (the costliest step of a send).
+const MARKUP_OR_ENTITY = /[<&]/
+
 /**
  * Strips to plain text until stable, so that entity-encoded markup ("&lt;script&gt;") cannot come back out as a tag.
  * Control characters go inside every round: removed afterwards, "<\u0001script>" would close up into a tag
@@ -26,6 +30,7 @@ const stripControlCharacters = (text: string): string => text.replace(CONTROL_CH
  */
 export function toPlainText (input: string): string {
   let text = stripControlCharacters(input.replace(/\r\n?/g, '\n'))
+  if (!MARKUP_OR_ENTITY.test(text)) return text.trim()
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const sanitized = sanitizeHtml(text, STRIP_ALL)
     const next = stripControlCharacters(unescapeSanitizerOutput(sanitized))

@@ -5,6 +5,7 @@ import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import type { DatabaseConfig } from '../config.js'
 import type { Database } from './schema.js'
+import { prepareMarkedStatements } from './prepared.js'
 
 export interface PoolStats {
   total: number
@@ -55,6 +56,7 @@ async function openPostgres (config: Extract<DatabaseConfig, { kind: 'postgres' 
   })
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on('error', () => {})
+  pool.on('connect', prepareMarkedStatements)
   try {
     const client = await pool.connect()
     try {

@@ -86,7 +86,10 @@ t.test('ordinary text survives exactly', async (t) => {
     'Привет! Ещё доступно?',
     'Emoji 😀👍🏽🇺🇦 ok',
     'line one\nline two\twith a tab',
-    'Price: 10$ — 20€ · 30₽'
+    'Price: 10$ — 20€ · 30₽',
+    // no "<" or "&": the path that skips the HTML parser must keep quotes and ">" too
+    'Say "hi" > bye, it\'s 5 > 3',
+    '> quoted reply "as typed"'
   ]
   for (const text of kept) t.equal(cleanMessageText(text), text, text)
 })

@@ -1,0 +1,149 @@
+// CLI entry: `npm run bench -- <throughput|capacity|inbox|reconnect> [options]`; prints the table, writes bench/results/*.json.
+import { parseArgs } from 'node:util'
+import { throughput } from './scenarios/throughput.js'
+import { capacity } from './scenarios/capacity.js'
+import { reconnect } from './scenarios/reconnect.js'
+import { inbox } from './scenarios/inbox.js'
+import { profileTop, renderProfileTop } from './profile-top.js'
+import type { CommonOptions } from './lib/common.js'
+import type { TargetKind } from './lib/target.js'
+
+const USAGE = `usage: npm run bench -- <scenario> [options]
+
+scenarios:
+  throughput   rate sweep over N chats; highest rate with p99 send->deliver <= 50 ms and zero loss
+  capacity     idle sockets (chat + inbox streams): RSS per connection, time to connect
+  inbox        seeded database (1M messages / 100k chats): inbox, chat list, unread count, history page latency
+  reconnect    clients drop and resume with after_seq while traffic continues: time to catch up, loss, duplicates
+  profile FILE summarise a .cpuprofile written with --cpu-prof (self time by package and function)
+
+common options:
+  --targets relay,pglite,postgres   what to run (default relay,pglite and postgres when DATABASE_URL is set)
+  --database-url URL                Postgres server for the postgres target (default: env DATABASE_URL);
+                                    a scratch database is created on it and dropped afterwards
+  --against URL                     drive an already running service speaking the same frames
+  --secret S                        HS256 secret that service verifies (default: env AUTH_JWT_SECRET)
+  --results-dir DIR                 where the JSON goes (default bench/results)
+  --cpu-prof DIR                    run the service with node --cpu-prof, profiles into DIR
+  --service-entry FILE              run the service from another build's server.js (before/after a fix)
+  --wait-idle PCT                   before each target wait until other processes use < PCT % CPU (one core = 100)
+
+throughput:  --rates 1000,2000,5000,...  --chats 1000  --warmup 3  --duration 10  --drain 10  --full-sweep
+capacity:    --connections 10000  --concurrency 200
+inbox:       --messages 1000000  --chat-count 100000  --seller-chats 2000  --listings 300  --calls 1000
+reconnect:   --clients 1000  --rate 1000  --before 3  --after 5`
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    targets: { type: 'string' },
+    'database-url': { type: 'string' },
+    against: { type: 'string' },
+    secret: { type: 'string' },
+    'results-dir': { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    'wait-idle': { type: 'string' },
+    'service-entry': { type: 'string' },
+    rates: { type: 'string' },
+    chats: { type: 'string' },
+    warmup: { type: 'string' },
+    duration: { type: 'string' },
+    drain: { type: 'string' },
+    'full-sweep': { type: 'boolean' },
+    connections: { type: 'string' },
+    concurrency: { type: 'string' },
+    messages: { type: 'string' },
+    'chat-count': { type: 'string' },
+    'seller-chats': { type: 'string' },
+    listings: { type: 'string' },
+    calls: { type: 'string' },
+    clients: { type: 'string' },
+    rate: { type: 'string' },
+    before: { type: 'string' },
+    after: { type: 'string' },
+    help: { type: 'boolean', short: 'h' }
+  }
+})
+
+const num = (v: string | undefined): number | undefined => {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isFinite(n) || n < 0) throw new Error(`not a number: ${v}`)
+  return n
+}
+const secs = (v: string | undefined): number | undefined => { const n = num(v); return n === undefined ? undefined : n * 1000 }
+
+const scenario = positionals[0]
+if (values.help || !scenario) {
+  process.stdout.write(USAGE + '\n')
+  process.exit(scenario ? 0 : 1)
+}
+
+if (scenario === 'profile') {
+  const file = positionals[1]
+  if (!file) { process.stderr.write('usage: npm run bench -- profile <file.cpuprofile>\n'); process.exit(1) }
+  process.stdout.write(renderProfileTop(profileTop(file)) + '\n')
+  process.exit(0)
+}
+
+const common: CommonOptions = {
+  targets: values.targets?.split(',').map(s => s.trim()).filter(Boolean) as TargetKind[] | undefined,
+  databaseUrl: values['database-url'] ?? process.env.DATABASE_URL,
+  against: values.against,
+  secret: values.secret ?? process.env.AUTH_JWT_SECRET,
+  resultsDir: values['results-dir'],
+  cpuProfDir: values['cpu-prof'],
+  waitIdlePct: num(values['wait-idle']),
+  serviceEntry: values['service-entry'],
+  log: (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`)
+}
+
+let out: { table: string, path: string }
+try {
+switch (scenario) {
+  case 'throughput':
+    out = await throughput({
+      ...common,
+      rates: values.rates?.split(',').map(Number),
+      chats: num(values.chats),
+      warmupMs: secs(values.warmup),
+      durationMs: secs(values.duration),
+      drainMs: secs(values.drain),
+      fullSweep: values['full-sweep']
+    })
+    break
+  case 'capacity':
+    out = await capacity({ ...common, connections: num(values.connections), concurrency: num(values.concurrency) })
+    break
+  case 'inbox':
+    out = await inbox({
+      ...common,
+      messages: num(values.messages),
+      chats: num(values['chat-count']),
+      sellerChats: num(values['seller-chats']),
+      listings: num(values.listings),
+      calls: num(values.calls)
+    })
+    break
+  case 'reconnect':
+    out = await reconnect({
+      ...common,
+      clients: num(values.clients),
+      rate: num(values.rate),
+      beforeMs: secs(values.before),
+      afterMs: secs(values.after),
+      drainMs: secs(values.drain)
+    })
+    break
+  default:
+    process.stderr.write(`unknown scenario "${scenario}"\n\n${USAGE}\n`)
+    process.exit(1)
+}
+} catch (err) {
+  // driver errors (pg, PGlite) carry the whole query text; the message is what helps
+  process.stderr.write(`bench ${scenario} failed: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+}
+process.stdout.write(`\n${out.table}\n\nresults: ${out.path}\n`)
+// sockets and agents are closed; exit explicitly so a stray keep-alive timer cannot hold the run open
+process.exit(0)
