@@ -11,7 +11,8 @@ const read = async (path: string): Promise<string> => await readFile(join(projec
 
 const configVariables = [...(await read('src/config.ts')).matchAll(/reader\.\w+\('([A-Z0-9_]+)'/g)].map((match) => match[1] as string)
 const envExample = await read('.env.example')
-const readme = await read('README.md')
+// The Deploying section of the README holds the environment table.
+const readme = (await read('README.md')).split(/^## Deploying$/m)[1]?.split(/^## /m)[0] ?? ''
 const composeText = await read('docker-compose.yml')
 const compose = parse(composeText) as { services: Record<string, Record<string, any>>, volumes: Record<string, unknown> }
 
@@ -25,7 +26,7 @@ t.test('every variable the service reads is in .env.example and the README table
   const listed = new Set(assignments(envExample).map((line) => line.name))
   const documented = new Set([...readme.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((match) => match[1]))
   t.same(configVariables.filter((name) => !listed.has(name)), [], 'missing from .env.example')
-  t.same(configVariables.filter((name) => !documented.has(name)), [], 'missing from the README environment table')
+  t.same(configVariables.filter((name) => !documented.has(name)), [], 'missing from the README Deploying table')
   t.same([...listed].filter((name) => !documented.has(name)), [], '.env.example entries without a README row')
 })
 
