@@ -8,6 +8,7 @@ import * as chats from './chat-repository.js'
 import type { Db, Role } from './chat-repository.js'
 import { assertListingAllowsChat, type ListingLookup } from './listing-lookup.js'
 import * as messages from './message-repository.js'
+import { SendBatcher, type SendBatcherOptions } from './send-batcher.js'
 import { cleanMessageText } from './sanitize.js'
 import type { ChatSummary, ListingGroup, Message, ReadState, UnreadCount } from './schemas.js'
 
@@ -22,6 +23,8 @@ export interface ChatServiceDeps {
   broker: Broker
   listingLookup: ListingLookup | null
   log: ServiceLogger
+  /** How sends are grouped into statements (see SendBatcher). */
+  sendBatch: SendBatcherOptions
   /** Called once per newly stored message (metrics). */
   onMessageStored?: () => void
 }
@@ -96,7 +99,11 @@ export function toMessage (row: MessageRow, chat: Pick<ChatRow, 'seller_id' | 's
 }
 
 export class ChatService {
-  constructor (private readonly deps: ChatServiceDeps) {}
+  private readonly sends: SendBatcher
+
+  constructor (private readonly deps: ChatServiceDeps) {
+    this.sends = new SendBatcher(deps.db, deps.sendBatch)
+  }
 
   private get db (): Db { return this.deps.db }
 
@@ -205,22 +212,18 @@ export class ChatService {
   async sendMessage (identity: Identity, chatId: string, text: string, clientMessageId: string | null, origin: string | null = null): Promise<SendResult> {
     if (!isUuid(chatId)) throw chatNotFound()
     const clean = cleanMessageText(text)
-    let inserted
-    try {
-      inserted = await messages.insertMessage(this.db, {
-        id: uuidv4(),
-        chatId,
-        senderId: identity.userId,
-        senderIsRegistered: identity.registered,
-        text: clean,
-        preview: preview(clean),
-        clientMessageId
-      })
-    } catch (error) {
-      if (clientMessageId === null || !messages.isUniqueViolation(error, 'messages_client_message_id_key')) throw error
-      return await this.originalOf(identity, chatId, clientMessageId)
-    }
-    if (inserted === undefined) throw chatNotFound()
+    const outcome = await this.sends.submit({
+      id: uuidv4(),
+      chatId,
+      senderId: identity.userId,
+      senderIsRegistered: identity.registered,
+      text: clean,
+      preview: preview(clean),
+      clientMessageId
+    })
+    if (outcome.kind === 'not-found') throw chatNotFound()
+    if (outcome.kind === 'duplicate') return await this.originalOf(identity, chatId, clientMessageId as string)
+    const inserted = outcome
     this.deps.onMessageStored?.()
     const message = toMessage(inserted.message, inserted.chat)
     this.publish('chat', chatId, { type: 'message', message, origin })

@@ -14,10 +14,13 @@ export interface NewMessage {
   clientMessageId: string | null
 }
 
-export interface InsertedMessage {
-  message: MessageRow
-  chat: ChatRow
-}
+/** What became of one message of a batch. */
+export type InsertOutcome =
+  | { kind: 'stored', message: MessageRow, chat: ChatRow }
+  /** The sender already used this client_message_id in this chat: nothing new is stored. */
+  | { kind: 'duplicate' }
+  /** The chat does not exist or the sender is not in it. */
+  | { kind: 'not-found' }
 
 const PG_UNIQUE_VIOLATION = '23505'
 
@@ -27,58 +30,107 @@ export function isUniqueViolation (error: unknown, constraint?: string): boolean
   return constraint === undefined || e.constraint === constraint || (e.message ?? '').includes(constraint)
 }
 
+type BatchRow = ChatRow & {
+  ord: string | number
+  known: boolean
+  original_seq: number | null
+  message_seq: number | null
+  message_created_at: Date | null
+}
+
 /**
- * Bumps the chat's seq and inserts the message in one statement, so the seq is taken and used atomically (no gaps),
- * the sender's read pointer moves with it, and both sides see the chat again. The WHERE clause is also the
- * participant check. Returns undefined when the chat does not exist or the sender is not in it.
- * A reused client_message_id fails the whole statement with a unique violation and changes nothing.
+ * Stores a batch of messages in one statement, one outcome per message in order. Per chat, the seq is bumped by the
+ * number of its new messages inside the UPDATE, so a concurrent send to the same chat (another connection or
+ * instance) waits for the row lock and then counts on from the committed value: seqs never collide or skip. Within
+ * a chat, messages take seqs in batch order; the sender's read pointer moves to their own newest message and both
+ * sides see the chat again. The join on chats is also the participant check. A client_message_id the sender already
+ * used is reported as a duplicate and stored again never; two uses of one id inside a single batch, or a race with
+ * another connection, fail the whole statement with a unique violation and change nothing.
+ * The returned chat row is the chat after the whole batch.
  */
-export async function insertMessage (db: Db, m: NewMessage): Promise<InsertedMessage | undefined> {
-  const isSeller = sql<boolean>`(seller_id = ${m.senderId} and ${m.senderIsRegistered}::boolean)`
-  // Prepared (parsed and planned once per connection): this runs once per message sent, the service's hottest statement.
-  const result = await sql<ChatRow & { message_id: string, message_created_at: Date }>`${preparedAs('insert-message')}
-    with bumped as (
-      update chats set
-        last_seq = last_seq + 1,
-        seller_last_read_seq = case when ${isSeller} then last_seq + 1 else seller_last_read_seq end,
-        buyer_last_read_seq = case when ${isSeller} then buyer_last_read_seq else last_seq + 1 end,
+export async function insertMessages (db: Db, batch: readonly NewMessage[]): Promise<InsertOutcome[]> {
+  if (batch.length === 0) return []
+  const column = <K extends keyof NewMessage>(key: K): Array<NewMessage[K]> => batch.map((m) => m[key])
+  // Prepared (parsed and planned once per connection): the service's hottest statement; arrays keep its text fixed.
+  const result = await sql<BatchRow>`${preparedAs('insert-messages')}
+    with input as (
+      select * from unnest(${column('id')}::uuid[], ${column('chatId')}::uuid[], ${column('senderId')}::text[],
+        ${column('senderIsRegistered')}::boolean[], ${column('text')}::text[], ${column('preview')}::text[],
+        ${column('clientMessageId')}::text[])
+        with ordinality as i(id, chat_id, sender_id, sender_is_registered, message_text, preview, client_message_id, ord)
+    ), checked as (
+      select i.*, (c.seller_id = i.sender_id and i.sender_is_registered) as is_seller, m.seq as original_seq
+      from input i
+      join chats c on c.id = i.chat_id
+        and ((c.seller_id = i.sender_id and i.sender_is_registered)
+          or (c.buyer_id = i.sender_id and c.buyer_is_registered = i.sender_is_registered))
+      left join messages m on m.chat_id = i.chat_id and m.sender_id = i.sender_id
+        and m.client_message_id = i.client_message_id
+    ), fresh as (
+      select checked.*, row_number() over (partition by chat_id order by ord) as rank
+      from checked where original_seq is null
+    ), per_chat as (
+      select chat_id, count(*)::int as n,
+        max(rank) filter (where is_seller) as seller_rank,
+        max(rank) filter (where not is_seller) as buyer_rank,
+        (array_agg(preview order by rank desc))[1] as preview,
+        (array_agg(sender_id order by rank desc))[1] as sender_id
+      from fresh group by chat_id
+    ), bumped as (
+      update chats c set
+        last_seq = c.last_seq + p.n,
+        seller_last_read_seq = case when p.seller_rank is null then c.seller_last_read_seq else c.last_seq + p.seller_rank end,
+        buyer_last_read_seq = case when p.buyer_rank is null then c.buyer_last_read_seq else c.last_seq + p.buyer_rank end,
         seller_hidden = false,
         buyer_hidden = false,
-        last_message_text = ${m.preview},
-        last_message_sender_id = ${m.senderId},
+        last_message_text = p.preview,
+        last_message_sender_id = p.sender_id,
         last_message_at = now(),
         last_activity_at = now(),
         updated_at = now()
-      where id = ${m.chatId}
-        and (${isSeller} or (buyer_id = ${m.senderId} and buyer_is_registered = ${m.senderIsRegistered}::boolean))
-      returning *
+      from per_chat p
+      where c.id = p.chat_id
+      returning c.id, c.listing_id, c.seller_id, c.buyer_id, c.buyer_is_registered, c.buyer_label, c.last_seq,
+        c.seller_last_read_seq, c.buyer_last_read_seq, c.seller_hidden, c.buyer_hidden, c.last_message_text,
+        c.last_message_sender_id, c.last_message_at, c.last_activity_at, c.created_at, c.updated_at,
+        c.last_seq - p.n as base_seq
     ), inserted as (
       insert into messages (chat_id, seq, id, sender_id, sender_is_registered, message_text, client_message_id, created_at)
-      select id, last_seq, ${m.id}::uuid, ${m.senderId}, ${m.senderIsRegistered}::boolean, ${m.text}, ${m.clientMessageId}, last_message_at
-      from bumped
-      returning id, created_at
+      select f.chat_id, b.base_seq + f.rank, f.id, f.sender_id, f.sender_is_registered, f.message_text,
+        f.client_message_id, b.last_message_at
+      from fresh f join bumped b on b.id = f.chat_id
+      returning id, seq, created_at
     )
-    select bumped.id, bumped.listing_id, bumped.seller_id, bumped.buyer_id, bumped.buyer_is_registered, bumped.buyer_label,
-      bumped.last_seq, bumped.seller_last_read_seq, bumped.buyer_last_read_seq, bumped.seller_hidden, bumped.buyer_hidden,
-      bumped.last_message_text, bumped.last_message_sender_id, bumped.last_message_at, bumped.last_activity_at,
-      bumped.created_at, bumped.updated_at, inserted.id as message_id, inserted.created_at as message_created_at
-    from bumped, inserted`.execute(db)
-  const row = result.rows[0]
-  if (row === undefined) return undefined
-  const { message_id: messageId, message_created_at: createdAt, ...chat } = row
-  return {
-    chat,
-    message: {
-      chat_id: chat.id,
-      seq: chat.last_seq,
-      id: messageId,
-      sender_id: m.senderId,
-      sender_is_registered: m.senderIsRegistered,
-      message_text: m.text,
-      client_message_id: m.clientMessageId,
-      created_at: createdAt
+    select i.ord, ck.id is not null as known, ck.original_seq, ins.seq as message_seq, ins.created_at as message_created_at,
+      b.id, b.listing_id, b.seller_id, b.buyer_id, b.buyer_is_registered, b.buyer_label, b.last_seq,
+      b.seller_last_read_seq, b.buyer_last_read_seq, b.seller_hidden, b.buyer_hidden, b.last_message_text,
+      b.last_message_sender_id, b.last_message_at, b.last_activity_at, b.created_at, b.updated_at
+    from input i
+    left join checked ck on ck.ord = i.ord
+    left join inserted ins on ins.id = i.id
+    left join bumped b on b.id = i.chat_id and ins.id is not null
+    order by i.ord`.execute(db)
+  return batch.map((m, index): InsertOutcome => {
+    const row = result.rows[index]
+    if (row === undefined) throw new Error('insert-messages returned fewer rows than it was given')
+    if (!row.known) return { kind: 'not-found' }
+    if (row.original_seq !== null) return { kind: 'duplicate' }
+    const { ord: _ord, known: _known, original_seq: _original, message_seq: seq, message_created_at: createdAt, ...chat } = row
+    return {
+      kind: 'stored',
+      chat,
+      message: {
+        chat_id: m.chatId,
+        seq: seq as number,
+        id: m.id,
+        sender_id: m.senderId,
+        sender_is_registered: m.senderIsRegistered,
+        message_text: m.text,
+        client_message_id: m.clientMessageId,
+        created_at: createdAt as Date
+      }
     }
-  }
+  })
 }
 
 export async function findByClientMessageId (db: Db, chatId: string, senderId: string, clientMessageId: string): Promise<MessageRow | undefined> {

@@ -17,6 +17,8 @@ export interface Metrics {
   registry: Registry
   /** One per newly stored message (duplicates of a retried client_message_id are not counted). */
   messagesStored: Counter
+  /** Messages per statement that stored them (group commit: how much concurrent sends were batched). */
+  sendBatchMessages: Histogram
   /** WebSocket frames answered with an error frame or a close, by reason (the error code, too_large, too_many_queued). */
   framesRejected: Counter<'reason'>
   /** Seconds from a message's commit to its frame being written to a recipient's socket. */
@@ -47,6 +49,12 @@ export function createMetrics (poolStats: () => { total: number, idle: number, w
     messagesStored: new Counter({
       name: 'chat_messages_stored_total',
       help: 'Messages stored (retries of an already stored client_message_id are not counted)',
+      registers: [registry]
+    }),
+    sendBatchMessages: new Histogram({
+      name: 'chat_send_batch_messages',
+      help: 'Messages stored per database statement (concurrent sends are grouped into one statement)',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
       registers: [registry]
     }),
     framesRejected: new Counter({

@@ -72,7 +72,7 @@ const cases: Array<[string, (db: chats.Db) => Promise<unknown>, string[]]> = [
   ['retry lookup', (d) => messages.findByClientMessageId(d, longChat, 'busy', 'c10'), []],
   ['mark read', (d) => chats.advanceReadPointer(d, longChat, 'seller', 1500), ['chats_pkey']],
   ['hide', (d) => chats.setHidden(d, longChat, 'buyer', true), ['chats_pkey']],
-  ['send', (d) => messages.insertMessage(d, { id: '00000000-0000-4000-8000-000000000001', chatId: longChat, senderId: 'busy', senderIsRegistered: true, text: 'x', preview: 'x', clientMessageId: null }), ['chats_pkey']],
+  ['send', (d) => messages.insertMessages(d, [{ id: '00000000-0000-4000-8000-000000000001', chatId: longChat, senderId: 'busy', senderIsRegistered: true, text: 'x', preview: 'x', clientMessageId: 'c-new' }]), ['chats_pkey']],
   ['new buyer label', (d) => d.transaction().execute((tx) => chats.buyerLabel(tx, 'busy', 'busy-newcomer')), ['seller_buyer_labels']]
 ]
 

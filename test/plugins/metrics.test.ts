@@ -132,6 +132,8 @@ t.test('WebSocket metrics follow connections, rejected frames and deliveries', a
   await sellerSocket.next('message')
   text = await scrape(app)
   t.equal(moved(text, 'chat_messages_stored_total'), 1)
+  t.equal(moved(text, 'chat_send_batch_messages_count'), 1, 'one statement stored it')
+  t.equal(moved(text, 'chat_send_batch_messages_sum'), 1)
   t.equal(moved(text, 'chat_ws_messages_received_total'), 2, 'the blank one was received too')
   t.equal(moved(text, 'chat_message_delivery_seconds_count'), 1, 'one live delivery: the sender gets an ack, not a copy')
 
