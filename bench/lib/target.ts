@@ -89,6 +89,9 @@ function spawnNode (file: string, execArgv: string[], env: Record<string, string
   const childEnv: Record<string, string> = { ...process.env as Record<string, string>, ...env }
   // tap's process tracking must not follow the service
   delete childEnv.NODE_OPTIONS
+  // the target decides where the service stores data: a DATABASE_URL exported for the postgres target must not
+  // turn the pglite target into a second postgres run
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'DATA_DIR']) if (!(name in env)) delete childEnv[name]
   const child = spawn(process.execPath, [...execArgv, ...prof, file], { env: childEnv, stdio: ['ignore', fd, fd] })
   closeSync(fd)
   const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
