@@ -107,10 +107,31 @@ export async function listChats (db: Db, identity: Identity, options: ListOption
 }
 
 /** Every visible chat a seller has, newest activity first; the service groups them by listing. */
-export async function listSellerChats (db: Db, sellerId: string): Promise<ChatRow[]> {
-  return await db.selectFrom('chats').selectAll()
+/** A chat row whose timestamps arrive as ISO-8601 UTC text, ready for the wire. */
+export type ChatListRow = Omit<ChatRow, 'last_message_at' | 'last_activity_at' | 'created_at' | 'updated_at'> & {
+  last_message_at: string | null
+  last_activity_at: string
+  created_at: string
+  updated_at: string
+}
+
+// Millisecond precision and a Z suffix: exactly what Date#toISOString gives for the same value.
+const isoText = (column: 'last_message_at' | 'last_activity_at' | 'created_at' | 'updated_at') =>
+  sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as(column)
+
+/**
+ * Every visible chat of a seller, newest activity first. A busy seller has thousands, so the timestamps come back
+ * as text: parsing 4 dates per row into Date objects only to print them again was a third of the endpoint's CPU.
+ */
+export async function listSellerChats (db: Db, sellerId: string): Promise<ChatListRow[]> {
+  return await db.selectFrom('chats')
+    .select(['id', 'listing_id', 'seller_id', 'buyer_id', 'buyer_is_registered', 'buyer_label', 'last_seq',
+      'seller_last_read_seq', 'buyer_last_read_seq', 'seller_hidden', 'buyer_hidden', 'last_message_text',
+      'last_message_sender_id', isoText('last_message_at'), isoText('last_activity_at'), isoText('created_at'),
+      isoText('updated_at')])
     .where('seller_id', '=', sellerId).where('seller_hidden', '=', false)
-    .orderBy('last_activity_at', 'desc').orderBy('id')
+    // qualified: the bare name would be the text column selected above
+    .orderBy('chats.last_activity_at', 'desc').orderBy('id')
     .execute()
 }
 

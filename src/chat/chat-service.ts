@@ -42,7 +42,8 @@ export interface SendResult {
   duplicate: boolean
 }
 
-const iso = (date: Date | null): string | null => date === null ? null : new Date(date).toISOString()
+const iso = (date: Date | string | null): string | null =>
+  date === null || typeof date === 'string' ? date : new Date(date).toISOString()
 
 function preview (text: string): string {
   const chars = [...text]
@@ -57,7 +58,7 @@ export function sellerKey (chat: ChatRow): string {
   return identityKey({ userId: chat.seller_id, registered: true })
 }
 
-export function summarize (chat: ChatRow, role: Role): ChatSummary {
+export function summarize (chat: ChatRow | chats.ChatListRow, role: Role): ChatSummary {
   const mine = role === 'seller' ? chat.seller_last_read_seq : chat.buyer_last_read_seq
   const other = role === 'seller' ? chat.buyer_last_read_seq : chat.seller_last_read_seq
   return {

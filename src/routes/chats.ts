@@ -71,8 +71,11 @@ const chatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       params: Type.Object({ seller_id: Type.String() }),
       response: { 200: Type.Array(ListingGroup), ...authErrors }
     }
-  }, async (request) => {
-    return await app.chat.groupedInbox(callerOf(request), request.params.seller_id)
+  }, async (request, reply) => {
+    const groups = await app.chat.groupedInbox(callerOf(request), request.params.seller_id)
+    // A busy seller's inbox is a megabyte of summaries built field by field by summarize(); JSON.stringify does it
+    // in a fraction of the time the schema serializer needs for the nullable (anyOf) fields.
+    return await reply.type('application/json; charset=utf-8').send(JSON.stringify(groups) as unknown as ListingGroup[])
   })
 
   app.get('/chats/:id', {

@@ -57,6 +57,10 @@ t.test('grouped inbox and unread counts follow messages, reads, hides and unhide
     t.equal(group.last_message_time, group.chats[0]?.last_message_time, `${group.listing_id}: the group's time is its latest chat's`)
     for (const chat of group.chats) t.match(chat, { role: 'seller', seller_id: 'inbox-seller', counterpart_id: chat.buyer_id, last_message: /^message \d$/ })
   }
+  for (const chat of groups.flatMap((g) => g.chats)) {
+    const one = await app.inject({ url: `/api/chat/chats/${chat.id}`, headers: { authorization: `Bearer ${sellerUser.token}` } })
+    t.same(chat, one.json(), `${names.get(chat.id)}: the inbox's summary is the chat's own, timestamps to the millisecond`)
+  }
   t.same((await seller.unread()).body, { total: 7, chats: 4 })
   t.same((await a1.unread()).body, { total: 0, chats: 0 }, "a buyer's own messages are never unread")
 
