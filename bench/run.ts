@@ -18,9 +18,12 @@ scenarios:
   profile FILE summarise a .cpuprofile written with --cpu-prof (self time by package and function)
 
 common options:
-  --targets relay,pglite,postgres   what to run (default relay,pglite and postgres when DATABASE_URL is set)
+  --targets relay,pglite,postgres,redis
+                                    what to run (default relay and pglite; postgres when DATABASE_URL is set;
+                                    redis, Postgres plus the scale-out Redis broker, when REDIS_URL is set too)
   --database-url URL                Postgres server for the postgres target (default: env DATABASE_URL);
                                     a scratch database is created on it and dropped afterwards
+  --redis-url URL                   Redis for the redis target (default: env REDIS_URL); keys get a unique prefix
   --against URL                     drive an already running service speaking the same frames
   --secret S                        HS256 secret that service verifies (default: env AUTH_JWT_SECRET)
   --results-dir DIR                 where the JSON goes (default bench/results)
@@ -38,6 +41,7 @@ const { values, positionals } = parseArgs({
   options: {
     targets: { type: 'string' },
     'database-url': { type: 'string' },
+    'redis-url': { type: 'string' },
     against: { type: 'string' },
     secret: { type: 'string' },
     'results-dir': { type: 'string' },
@@ -89,6 +93,7 @@ if (scenario === 'profile') {
 const common: CommonOptions = {
   targets: values.targets?.split(',').map(s => s.trim()).filter(Boolean) as TargetKind[] | undefined,
   databaseUrl: values['database-url'] ?? process.env.DATABASE_URL,
+  redisUrl: values['redis-url'] ?? process.env.REDIS_URL,
   against: values.against,
   secret: values.secret ?? process.env.AUTH_JWT_SECRET,
   resultsDir: values['results-dir'],

@@ -7,6 +7,8 @@ export interface CommonOptions {
   /** targets to run, baseline first; default relay + pglite (+ postgres when databaseUrl is set) */
   targets?: TargetKind[]
   databaseUrl?: string
+  /** Redis for the redis target (the scale-out path: fan-out and presence through Redis) */
+  redisUrl?: string
   /** drive a running service instead of starting one (replaces the service targets) */
   against?: string
   secret?: string
@@ -29,7 +31,8 @@ export interface CommonOptions {
 export function resolveTargets (o: CommonOptions): TargetKind[] {
   if (o.targets && o.targets.length > 0) return o.targets
   if (o.against) return ['relay', 'external']
-  return o.databaseUrl ? ['relay', 'pglite', 'postgres'] : ['relay', 'pglite']
+  if (!o.databaseUrl) return ['relay', 'pglite']
+  return o.redisUrl ? ['relay', 'pglite', 'postgres', 'redis'] : ['relay', 'pglite', 'postgres']
 }
 
 /** Waits for a quiet machine (see CommonOptions.waitIdlePct); returns the busy CPU seen last. */
@@ -54,6 +57,7 @@ export async function withTarget<T> (kind: TargetKind, o: CommonOptions, fn: (t:
   const target = await startTarget({
     kind,
     databaseUrl: o.databaseUrl,
+    redisUrl: o.redisUrl,
     url: o.against,
     secret: o.secret,
     useDatabaseAsIs: kind === 'external',

@@ -10,12 +10,17 @@ import { createSigner } from 'fast-jwt'
 import { createScratchDatabase, kyselyDb, openPglite, openPostgres, type Db } from './db.js'
 import { HttpClient, sleep } from './http.js'
 
-export type TargetKind = 'relay' | 'pglite' | 'postgres' | 'external'
+export type TargetKind = 'relay' | 'pglite' | 'postgres' | 'redis' | 'external'
+
+/** Targets whose data lives in Postgres (CPU of the postgres processes is sampled with the service's). */
+export const onPostgres = (kind: TargetKind): boolean => kind === 'postgres' || kind === 'redis'
 
 export interface TargetOptions {
   kind: TargetKind
-  /** Postgres server to create a scratch database on (kind postgres) */
+  /** Postgres server to create a scratch database on (kinds postgres and redis) */
   databaseUrl?: string
+  /** Redis server for the scale-out broker and presence (kind redis) */
+  redisUrl?: string
   /** use this database as is instead of a scratch one (kind postgres / external checks) */
   useDatabaseAsIs?: boolean
   /** base URL of an already running service (kind external) */
@@ -206,7 +211,7 @@ export async function startTarget (opts: TargetOptions): Promise<Target> {
     openDb = async () => await openPglite(join(dataDir, 'pglite'))
     exclusive = true
   } else {
-    if (!opts.databaseUrl) throw new Error('postgres target needs DATABASE_URL')
+    if (!opts.databaseUrl) throw new Error(`${opts.kind} target needs DATABASE_URL`)
     file = opts.serviceEntry ? { file: opts.serviceEntry, execArgv: [] } : entry('src/server')
     let url = opts.databaseUrl
     if (!opts.useDatabaseAsIs) {
@@ -216,6 +221,12 @@ export async function startTarget (opts: TargetOptions): Promise<Target> {
     }
     env = serviceEnv(port, secret, { databaseUrl: url })
     database = 'PostgreSQL (scratch database)'
+    if (opts.kind === 'redis') {
+      // every message, typing and presence event goes through Redis, as it does between several instances
+      env.REDIS_URL = opts.redisUrl ?? 'redis://127.0.0.1:6379'
+      env.REDIS_KEY_PREFIX = `chatbench:${process.pid}:${port}:`
+      database += ' + Redis broker and presence'
+    }
     openDb = async () => await openPostgres(url)
   }
   Object.assign(env, opts.env ?? {})

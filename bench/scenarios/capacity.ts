@@ -6,7 +6,7 @@ import { sleep } from '../lib/http.js'
 import { summarize, round, ratio, type LatencySummary } from '../lib/stats.js'
 import { describeMachine, defaultResultsDir, writeResults, table, type Machine } from '../lib/results.js'
 import { resolveTargets, withTarget, noLog, type CommonOptions } from '../lib/common.js'
-import type { TargetKind } from '../lib/target.js'
+import { onPostgres, type TargetKind } from '../lib/target.js'
 
 export interface CapacityOptions extends CommonOptions {
   /** total sockets; half chat streams (both sides of connections/4 chats), half inbox streams (one per user) */
@@ -68,7 +68,7 @@ export async function capacity (opts: CapacityOptions = {}): Promise<CapacityRes
       await sleep(settleMs)
       const pid = target.pid
       const rssBefore = pid === null ? null : readRssBytes(pid)
-      const sampler = new ProcSampler(pid, kind === 'postgres')
+      const sampler = new ProcSampler(pid, onPostgres(kind))
       sampler.start()
 
       // interleave chat and inbox sockets so both kinds are opened under the same load

@@ -5,7 +5,7 @@ import { ProcSampler, type SampleReport } from '../lib/proc-sampler.js'
 import { summarize, round, ratio, type LatencySummary } from '../lib/stats.js'
 import { describeMachine, defaultResultsDir, writeResults, table, type Machine } from '../lib/results.js'
 import { resolveTargets, withTarget, noLog, type CommonOptions } from '../lib/common.js'
-import type { Target, TargetKind } from '../lib/target.js'
+import { onPostgres, type Target, type TargetKind } from '../lib/target.js'
 
 export interface InboxOptions extends CommonOptions, Partial<SeedShape> {
   /** calls per endpoint, one at a time */
@@ -89,7 +89,7 @@ export async function inbox (opts: InboxOptions = {}): Promise<InboxResult> {
         { name: 'unread count', path: () => '/api/chat/unread-count' },
         { name: 'history page (50)', path: (i) => `/api/chat/chats/${chatIds[i % chatIds.length] as string}/messages?limit=50` }
       ]
-      const sampler = new ProcSampler(target.pid, kind === 'postgres')
+      const sampler = new ProcSampler(target.pid, onPostgres(kind))
       sampler.start()
       const out: EndpointResult[] = []
       for (const ep of endpoints) {

@@ -7,7 +7,7 @@ import { sleep } from '../lib/http.js'
 import { summarize, round, ratio, type LatencySummary } from '../lib/stats.js'
 import { describeMachine, defaultResultsDir, writeResults, table, type Machine } from '../lib/results.js'
 import { resolveTargets, withTarget, noLog, type CommonOptions } from '../lib/common.js'
-import type { TargetKind } from '../lib/target.js'
+import { onPostgres, type TargetKind } from '../lib/target.js'
 
 export interface ReconnectOptions extends CommonOptions {
   /** clients that drop and resume; each is the buyer of its own chat whose seller keeps sending */
@@ -93,7 +93,7 @@ export async function reconnect (opts: ReconnectOptions = {}): Promise<Reconnect
       let reconnectFailures = 0
       let retries = 0
       let storm: Promise<void> | null = null
-      const sampler = new ProcSampler(target.pid, kind === 'postgres')
+      const sampler = new ProcSampler(target.pid, onPostgres(kind))
 
       const startStorm = (): void => {
         sampler.start()

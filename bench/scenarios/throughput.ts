@@ -6,7 +6,7 @@ import { checkStorage } from '../lib/storage-check.js'
 import { summarize, round, ratio, type LatencySummary } from '../lib/stats.js'
 import { describeMachine, defaultResultsDir, writeResults, table, type Machine } from '../lib/results.js'
 import { resolveTargets, withTarget, noLog, type CommonOptions } from '../lib/common.js'
-import type { TargetKind } from '../lib/target.js'
+import { onPostgres, type TargetKind } from '../lib/target.js'
 
 export interface ThroughputOptions extends CommonOptions {
   rates?: number[]
@@ -154,7 +154,7 @@ export async function throughput (opts: ThroughputOptions = {}): Promise<Through
       const recordings: Recording[] = []
       for (const rate of rates) {
         const dupBefore = client.duplicates()
-        const sampler = new ProcSampler(target.pid, kind === 'postgres')
+        const sampler = new ProcSampler(target.pid, onPostgres(kind))
         // sample the measured window only, not the warm-up
         const samplerStart = setTimeout(() => sampler.start(), warmupMs + 20)
         const rec = await client.run({ rate, warmupMs, durationMs })
