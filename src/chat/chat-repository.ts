@@ -1,5 +1,5 @@
 // Owns reading and writing chat rows: create-or-get, labels, read pointers, hiding, and the list queries behind inboxes.
-import { sql, type Kysely } from 'kysely'
+import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { Identity } from '../auth/identity.js'
 import type { ChatRow, Database, NewChat } from '../db/schema.js'
 
@@ -115,9 +115,12 @@ export type ChatListRow = Omit<ChatRow, 'last_message_at' | 'last_activity_at' |
   updated_at: string
 }
 
-// Millisecond precision and a Z suffix: exactly what Date#toISOString gives for the same value.
-const isoText = (column: 'last_message_at' | 'last_activity_at' | 'created_at' | 'updated_at') =>
-  sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as(column)
+/**
+ * A timestamptz column as the text Date#toISOString gives for the same value (milliseconds, Z), for rows headed
+ * straight to the wire: the driver then need not build a Date only for it to be printed again.
+ */
+export const isoText = (column: string): RawBuilder<string> =>
+  sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 
 /**
  * Every visible chat of a seller, newest activity first. A busy seller has thousands, so the timestamps come back
@@ -127,8 +130,9 @@ export async function listSellerChats (db: Db, sellerId: string): Promise<ChatLi
   return await db.selectFrom('chats')
     .select(['id', 'listing_id', 'seller_id', 'buyer_id', 'buyer_is_registered', 'buyer_label', 'last_seq',
       'seller_last_read_seq', 'buyer_last_read_seq', 'seller_hidden', 'buyer_hidden', 'last_message_text',
-      'last_message_sender_id', isoText('last_message_at'), isoText('last_activity_at'), isoText('created_at'),
-      isoText('updated_at')])
+      'last_message_sender_id', isoText('last_message_at').as('last_message_at'),
+      isoText('last_activity_at').as('last_activity_at'), isoText('created_at').as('created_at'),
+      isoText('updated_at').as('updated_at')])
     .where('seller_id', '=', sellerId).where('seller_hidden', '=', false)
     // qualified: the bare name would be the text column selected above
     .orderBy('chats.last_activity_at', 'desc').orderBy('id')

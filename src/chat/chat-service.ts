@@ -50,11 +50,11 @@ function preview (text: string): string {
   return chars.length <= PREVIEW_LENGTH ? text : `${chars.slice(0, PREVIEW_LENGTH - 1).join('')}…`
 }
 
-export function buyerKey (chat: ChatRow): string {
+export function buyerKey (chat: Pick<ChatRow, 'buyer_id' | 'buyer_is_registered'>): string {
   return identityKey({ userId: chat.buyer_id, registered: chat.buyer_is_registered })
 }
 
-export function sellerKey (chat: ChatRow): string {
+export function sellerKey (chat: Pick<ChatRow, 'seller_id'>): string {
   return identityKey({ userId: chat.seller_id, registered: true })
 }
 
@@ -83,7 +83,7 @@ export function summarize (chat: ChatRow | chats.ChatListRow, role: Role): ChatS
 }
 
 /** A message as clients see it; is_read follows the recipient's read pointer. */
-export function toMessage (row: MessageRow, chat: Pick<ChatRow, 'seller_id' | 'seller_last_read_seq' | 'buyer_last_read_seq'>): Message {
+export function toMessage (row: MessageRow | messages.StoredMessage, chat: Pick<ChatRow, 'seller_id' | 'seller_last_read_seq' | 'buyer_last_read_seq'>): Message {
   const fromSeller = row.sender_is_registered && row.sender_id === chat.seller_id
   const recipientRead = fromSeller ? chat.buyer_last_read_seq : chat.seller_last_read_seq
   return {
@@ -94,7 +94,7 @@ export function toMessage (row: MessageRow, chat: Pick<ChatRow, 'seller_id' | 's
     sender_is_registered: row.sender_is_registered,
     message_text: row.message_text,
     client_message_id: row.client_message_id,
-    created_at: new Date(row.created_at).toISOString(),
+    created_at: iso(row.created_at) as string,
     is_read: recipientRead >= row.seq
   }
 }
@@ -266,9 +266,12 @@ export class ChatService {
     return await chats.counterpartKeys(this.db, identity)
   }
 
-  private publishChatUpdated (chat: ChatRow): void {
-    this.publish('user', sellerKey(chat), { type: 'chat_updated', chat: summarize(chat, 'seller') })
-    this.publish('user', buyerKey(chat), { type: 'chat_updated', chat: summarize(chat, 'buyer') })
+  private publishChatUpdated (chat: ChatRow | chats.ChatListRow): void {
+    const seller = sellerKey(chat)
+    const buyer = buyerKey(chat)
+    const broker = this.deps.broker
+    if (broker.mayHaveUserListeners(seller)) this.publish('user', seller, { type: 'chat_updated', chat: summarize(chat, 'seller') })
+    if (broker.mayHaveUserListeners(buyer)) this.publish('user', buyer, { type: 'chat_updated', chat: summarize(chat, 'buyer') })
   }
 
   /**

@@ -1,7 +1,7 @@
 // Owns message rows: the one-statement send that assigns the next seq, and history pages by seq.
 import { sql } from 'kysely'
-import type { ChatRow, MessageRow } from '../db/schema.js'
-import type { Db } from './chat-repository.js'
+import type { MessageRow } from '../db/schema.js'
+import { isoText, type ChatListRow, type Db } from './chat-repository.js'
 import { preparedAs } from '../db/prepared.js'
 
 export interface NewMessage {
@@ -14,9 +14,12 @@ export interface NewMessage {
   clientMessageId: string | null
 }
 
+/** A message just stored, its timestamp already as ISO text (it goes straight into ack and message frames). */
+export type StoredMessage = Omit<MessageRow, 'created_at'> & { created_at: string }
+
 /** What became of one message of a batch. */
 export type InsertOutcome =
-  | { kind: 'stored', message: MessageRow, chat: ChatRow }
+  | { kind: 'stored', message: StoredMessage, chat: ChatListRow }
   /** The sender already used this client_message_id in this chat: nothing new is stored. */
   | { kind: 'duplicate' }
   /** The chat does not exist or the sender is not in it. */
@@ -30,12 +33,11 @@ export function isUniqueViolation (error: unknown, constraint?: string): boolean
   return constraint === undefined || e.constraint === constraint || (e.message ?? '').includes(constraint)
 }
 
-type BatchRow = ChatRow & {
+type BatchRow = ChatListRow & {
   ord: string | number
   known: boolean
   original_seq: number | null
   message_seq: number | null
-  message_created_at: Date | null
 }
 
 /**
@@ -101,10 +103,12 @@ export async function insertMessages (db: Db, batch: readonly NewMessage[]): Pro
       from fresh f join bumped b on b.id = f.chat_id
       returning id, seq, created_at
     )
-    select i.ord, ck.id is not null as known, ck.original_seq, ins.seq as message_seq, ins.created_at as message_created_at,
+    select i.ord, ck.id is not null as known, ck.original_seq, ins.seq as message_seq,
       b.id, b.listing_id, b.seller_id, b.buyer_id, b.buyer_is_registered, b.buyer_label, b.last_seq,
       b.seller_last_read_seq, b.buyer_last_read_seq, b.seller_hidden, b.buyer_hidden, b.last_message_text,
-      b.last_message_sender_id, b.last_message_at, b.last_activity_at, b.created_at, b.updated_at
+      b.last_message_sender_id, ${isoText('b.last_message_at')} as last_message_at,
+      ${isoText('b.last_activity_at')} as last_activity_at, ${isoText('b.created_at')} as created_at,
+      ${isoText('b.updated_at')} as updated_at
     from input i
     left join checked ck on ck.ord = i.ord
     left join inserted ins on ins.id = i.id
@@ -115,7 +119,7 @@ export async function insertMessages (db: Db, batch: readonly NewMessage[]): Pro
     if (row === undefined) throw new Error('insert-messages returned fewer rows than it was given')
     if (!row.known) return { kind: 'not-found' }
     if (row.original_seq !== null) return { kind: 'duplicate' }
-    const { ord: _ord, known: _known, original_seq: _original, message_seq: seq, message_created_at: createdAt, ...chat } = row
+    const { ord: _ord, known: _known, original_seq: _original, message_seq: seq, ...chat } = row
     return {
       kind: 'stored',
       chat,
@@ -127,7 +131,8 @@ export async function insertMessages (db: Db, batch: readonly NewMessage[]): Pro
         sender_is_registered: m.senderIsRegistered,
         message_text: m.text,
         client_message_id: m.clientMessageId,
-        created_at: createdAt as Date
+        // stored with the chat's last_message_at, one clock reading for both
+        created_at: chat.last_message_at as string
       }
     }
   })

@@ -21,6 +21,11 @@ export interface Broker {
   publishChat: (chatId: string, event: ChatEvent) => Promise<void>
   subscribeChat: (chatId: string, handler: (event: ChatEvent) => void) => Promise<Unsubscribe>
   publishUser: (userKey: string, event: UserEvent) => Promise<void>
+  /**
+   * False only when no socket anywhere can be listening to this person, so the event need not even be built
+   * (most buyers never open an inbox). A broker that cannot know answers true.
+   */
+  mayHaveUserListeners: (userKey: string) => boolean
   subscribeUser: (userKey: string, handler: (event: UserEvent) => void) => Promise<Unsubscribe>
   publishPresence: (event: PresenceEvent) => Promise<void>
   /** Presence changes of one person, for the sockets that show them (their chats, their counterparts' inboxes). */

@@ -13,6 +13,7 @@ export function createMemoryBroker (): Broker {
       return async () => { chats.remove(chatId, handler) }
     },
     async publishUser (userKey, event) { users.deliver(userKey, event) },
+    mayHaveUserListeners: (userKey) => users.has(userKey),
     async subscribeUser (userKey, handler) {
       users.add(userKey, handler)
       return async () => { users.remove(userKey, handler) }

@@ -154,6 +154,11 @@ export class RedisBroker implements Broker {
     await this.publish(this.channel('user', userKey), event)
   }
 
+  // Listeners may sit on any instance.
+  mayHaveUserListeners (): boolean {
+    return true
+  }
+
   async subscribeUser (userKey: string, handler: (event: UserEvent) => void): Promise<Unsubscribe> {
     return await this.subscribe(this.channel('user', userKey), handler)
   }
