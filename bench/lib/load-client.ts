@@ -303,13 +303,20 @@ export class LoadClient implements ChatSocketEvents {
 
   onFrame (type: string): void { this.frames[type] = (this.frames[type] ?? 0) + 1 }
 
-  onAck (sock: ChatSocket, cmid: string | null, seq: number, at: number): void {
+  /** Notes a seq seen on a socket; returns the recording and the message's index in it, when it is being recorded. */
+  private seen (sock: ChatSocket, cmid: string | null, seq: number): { rec: Recording, i: number } | null {
     sock.tracker.see(seq)
     const c = sock.index >> 1
     if (seq > (this.chatMaxSeq[c] as number)) this.chatMaxSeq[c] = seq
     const rec = this.recording
     const i = rec ? rec.indexOf(cmid) : -1
-    if (rec === null || i < 0) return
+    return rec === null || i < 0 ? null : { rec, i }
+  }
+
+  onAck (sock: ChatSocket, cmid: string | null, seq: number, at: number): void {
+    const hit = this.seen(sock, cmid, seq)
+    if (hit === null) return
+    const { rec, i } = hit
     if (rec.ackSeq[i] !== 0) { rec.doubleAcks++; return }
     rec.ackSeq[i] = seq
     rec.ackAt[i] = at
@@ -317,12 +324,9 @@ export class LoadClient implements ChatSocketEvents {
   }
 
   onDeliver (sock: ChatSocket, cmid: string | null, seq: number, at: number): void {
-    sock.tracker.see(seq)
-    const c = sock.index >> 1
-    if (seq > (this.chatMaxSeq[c] as number)) this.chatMaxSeq[c] = seq
-    const rec = this.recording
-    const i = rec ? rec.indexOf(cmid) : -1
-    if (rec === null || i < 0) return
+    const hit = this.seen(sock, cmid, seq)
+    if (hit === null) return
+    const { rec, i } = hit
     // only the other participant's receipt counts as delivery
     if (rec.sender[i] === sock.index) return
     if (rec.deliverAt[i] === 0) { rec.deliverAt[i] = at; rec.delivered++ }

@@ -106,7 +106,6 @@ export async function listChats (db: Db, identity: Identity, options: ListOption
   return { rows, total: Number(count.total) }
 }
 
-/** Every visible chat a seller has, newest activity first; the service groups them by listing. */
 /** A chat row whose timestamps arrive as ISO-8601 UTC text, ready for the wire. */
 export type ChatListRow = Omit<ChatRow, 'last_message_at' | 'last_activity_at' | 'created_at' | 'updated_at'> & {
   last_message_at: string | null
@@ -123,7 +122,8 @@ export const isoText = (column: string): RawBuilder<string> =>
   sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 
 /**
- * Every visible chat of a seller, newest activity first. A busy seller has thousands, so the timestamps come back
+ * Every visible chat of a seller, newest activity first; the service groups them by listing. A busy seller has
+ * thousands, so the timestamps come back
  * as text: parsing 4 dates per row into Date objects only to print them again was a third of the endpoint's CPU.
  */
 export async function listSellerChats (db: Db, sellerId: string): Promise<ChatListRow[]> {

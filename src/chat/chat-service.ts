@@ -224,11 +224,10 @@ export class ChatService {
     })
     if (outcome.kind === 'not-found') throw chatNotFound()
     if (outcome.kind === 'duplicate') return await this.originalOf(identity, chatId, clientMessageId as string)
-    const inserted = outcome
     this.deps.onMessageStored?.()
-    const message = toMessage(inserted.message, inserted.chat)
+    const message = toMessage(outcome.message, outcome.chat)
     this.publish('chat', chatId, { type: 'message', message, origin })
-    this.publishChatUpdated(inserted.chat)
+    this.publishChatUpdated(outcome.chat)
     return { message, duplicate: false }
   }
 

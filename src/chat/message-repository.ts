@@ -26,11 +26,17 @@ export type InsertOutcome =
   | { kind: 'not-found' }
 
 const PG_UNIQUE_VIOLATION = '23505'
+const PG_DEADLOCK = '40P01'
 
 export function isUniqueViolation (error: unknown, constraint?: string): boolean {
   const e = error as { code?: string, constraint?: string, message?: string }
   if (e?.code !== PG_UNIQUE_VIOLATION) return false
   return constraint === undefined || e.constraint === constraint || (e.message ?? '').includes(constraint)
+}
+
+/** The whole statement was aborted to break a lock cycle; it changed nothing and may simply run again. */
+export function isDeadlock (error: unknown): boolean {
+  return (error as { code?: string })?.code === PG_DEADLOCK
 }
 
 type BatchRow = ChatListRow & {

@@ -1,6 +1,6 @@
 // Owns group commit for sends: messages that arrive while a batch is being stored ride together in the next statement.
 import type { Db } from './chat-repository.js'
-import { insertMessages, isUniqueViolation, type InsertOutcome, type NewMessage } from './message-repository.js'
+import { insertMessages, isDeadlock, isUniqueViolation, type InsertOutcome, type NewMessage } from './message-repository.js'
 
 export interface SendBatcherOptions {
   /** Most messages stored by one statement. */
@@ -23,7 +23,6 @@ interface Pending {
   reject: (error: unknown) => void
 }
 
-const PG_DEADLOCK = '40P01'
 const DEADLOCK_RETRIES = 3
 
 /**
@@ -106,7 +105,7 @@ export class SendBatcher {
       const outcomes = await this.insertRetryingDeadlocks(batch.map((p) => p.message))
       batch.forEach((p, i) => p.resolve(outcomes[i] as InsertOutcome))
     } catch (error) {
-      if (!isUniqueViolation(error)) {
+      if (!isUniqueViolation(error, 'messages_client_message_id_key')) {
         for (const p of batch) p.reject(error)
         return
       }
@@ -130,7 +129,7 @@ export class SendBatcher {
       try {
         return await insertMessages(this.db, messages)
       } catch (error) {
-        if ((error as { code?: string })?.code !== PG_DEADLOCK || attempt >= DEADLOCK_RETRIES) throw error
+        if (!isDeadlock(error) || attempt >= DEADLOCK_RETRIES) throw error
       }
     }
   }
