@@ -90,8 +90,16 @@ if (scenario === 'profile') {
   process.exit(0)
 }
 
+const TARGET_KINDS: TargetKind[] = ['relay', 'pglite', 'postgres', 'redis']
+const targets = values.targets?.split(',').map(s => s.trim()).filter(Boolean)
+const unknownTargets = (targets ?? []).filter(k => !TARGET_KINDS.includes(k as TargetKind))
+if (unknownTargets.length > 0) {
+  process.stderr.write(`unknown target(s) ${unknownTargets.join(', ')}; choose from ${TARGET_KINDS.join(', ')}\n`)
+  process.exit(1)
+}
+
 const common: CommonOptions = {
-  targets: values.targets?.split(',').map(s => s.trim()).filter(Boolean) as TargetKind[] | undefined,
+  targets: targets as TargetKind[] | undefined,
   databaseUrl: values['database-url'] ?? process.env.DATABASE_URL,
   redisUrl: values['redis-url'] ?? process.env.REDIS_URL,
   against: values.against,
