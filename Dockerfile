@@ -10,6 +10,10 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
+COPY scripts ./scripts
+# The embeddable front-end (web/) is bundled by esbuild, a dev dependency, into static/chat.js and static/seller-chats.js.
+COPY web ./web
+COPY static ./static
 RUN npm run build
 
 FROM node:22-bookworm-slim AS runtime
@@ -23,7 +27,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
-COPY static ./static
+COPY --from=build /app/static ./static
 # The app's files stay root-owned (read-only to the service); only the embedded database folder (DATA_DIR, used
 # when DATABASE_URL is unset: mount a volume there) is writable.
 RUN mkdir -p /app/data && chown node:node /app/data

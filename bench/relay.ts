@@ -68,6 +68,16 @@ export async function startRelay (port = 0, host = '127.0.0.1'): Promise<Relay> 
       })
       return
     }
+    // The upload floor: a multipart body read to its end and thrown away, no parsing, decoding or storing.
+    if (req.method === 'POST' && /^\/api\/chat\/chats\/[^/]+\/attachments$/.test(req.url ?? '')) {
+      let size = 0
+      req.on('data', (c: Buffer) => { size += c.length })
+      req.on('end', () => {
+        res.writeHead(201, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ id: randomUUID(), content_type: 'application/octet-stream', size, width: 0, height: 0 }))
+      })
+      return
+    }
     res.writeHead(200, { 'content-type': 'application/json' })
     res.end('{"ok":true}')
   })

@@ -1,9 +1,11 @@
-// CLI entry: `npm run bench -- <throughput|capacity|inbox|reconnect> [options]`; prints the table, writes bench/results/*.json.
+// CLI entry: `npm run bench -- <throughput|capacity|inbox|reconnect|startup|attachments> [options]`; prints the table, writes bench/results/*.json.
 import { parseArgs } from 'node:util'
 import { throughput } from './scenarios/throughput.js'
 import { capacity } from './scenarios/capacity.js'
 import { reconnect } from './scenarios/reconnect.js'
 import { inbox } from './scenarios/inbox.js'
+import { startup } from './scenarios/startup.js'
+import { attachments } from './scenarios/attachments.js'
 import { profileTop, renderProfileTop } from './profile-top.js'
 import type { CommonOptions } from './lib/common.js'
 import type { TargetKind } from './lib/target.js'
@@ -14,7 +16,9 @@ scenarios:
   throughput   rate sweep over N chats; highest rate with p99 send->deliver <= 50 ms and zero loss
   capacity     idle sockets (chat + inbox streams): RSS per connection, time to connect
   inbox        seeded database (1M messages / 100k chats): inbox, chat list, unread count, history page latency
+  startup      spawn the built service on embedded PGlite (fresh and existing DATA_DIR): time to first 200 on /health
   reconnect    clients drop and resume with after_seq while traffic continues: time to catch up, loss, duplicates
+  attachments  ~1 MB photo uploads: uploads/s and p99 against the relay's plain multipart upload that stores nothing
   profile FILE summarise a .cpuprofile written with --cpu-prof (self time by package and function)
 
 common options:
@@ -29,12 +33,15 @@ common options:
   --results-dir DIR                 where the JSON goes (default bench/results)
   --cpu-prof DIR                    run the service with node --cpu-prof, profiles into DIR
   --service-entry FILE              run the service from another build's server.js (before/after a fix)
+  --service-env NAME=VALUE          a setting for the service under test (repeatable), e.g. to compare a feature on and off
   --wait-idle PCT                   before each target wait until other processes use < PCT % CPU (one core = 100)
 
 throughput:  --rates 1000,2000,5000,...  --chats 1000  --warmup 3  --duration 10  --drain 10  --full-sweep
 capacity:    --connections 10000  --concurrency 200
 inbox:       --messages 1000000  --chat-count 100000  --seller-chats 2000  --listings 300  --calls 1000
-reconnect:   --clients 1000  --rate 1000  --before 3  --after 5`
+startup:     --runs 5   (with --service-entry to time another build)
+reconnect:   --clients 1000  --rate 1000  --before 3  --after 5
+attachments: --uploads 200  --concurrency 8`
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -48,6 +55,7 @@ const { values, positionals } = parseArgs({
     'cpu-prof': { type: 'string' },
     'wait-idle': { type: 'string' },
     'service-entry': { type: 'string' },
+    'service-env': { type: 'string', multiple: true },
     rates: { type: 'string' },
     chats: { type: 'string' },
     warmup: { type: 'string' },
@@ -62,9 +70,11 @@ const { values, positionals } = parseArgs({
     listings: { type: 'string' },
     calls: { type: 'string' },
     clients: { type: 'string' },
+    runs: { type: 'string' },
     rate: { type: 'string' },
     before: { type: 'string' },
     after: { type: 'string' },
+    uploads: { type: 'string' },
     help: { type: 'boolean', short: 'h' }
   }
 })
@@ -76,6 +86,18 @@ const num = (v: string | undefined): number | undefined => {
   return n
 }
 const secs = (v: string | undefined): number | undefined => { const n = num(v); return n === undefined ? undefined : n * 1000 }
+
+/** --service-env NAME=VALUE (repeatable): a setting for the service under test, to compare it on and off. */
+function serviceEnvOf (pairs: string[] | undefined): Record<string, string> | undefined {
+  if (pairs === undefined) return undefined
+  const env: Record<string, string> = {}
+  for (const pair of pairs) {
+    const at = pair.indexOf('=')
+    if (at < 1) throw new Error(`--service-env takes NAME=VALUE, not ${pair}`)
+    env[pair.slice(0, at)] = pair.slice(at + 1)
+  }
+  return env
+}
 
 const scenario = positionals[0]
 if (values.help || !scenario) {
@@ -108,50 +130,57 @@ const common: CommonOptions = {
   cpuProfDir: values['cpu-prof'],
   waitIdlePct: num(values['wait-idle']),
   serviceEntry: values['service-entry'],
+  serviceEnv: serviceEnvOf(values['service-env']),
   log: (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`)
 }
 
 let out: { table: string, path: string }
 try {
-switch (scenario) {
-  case 'throughput':
-    out = await throughput({
-      ...common,
-      rates: values.rates?.split(',').map(Number),
-      chats: num(values.chats),
-      warmupMs: secs(values.warmup),
-      durationMs: secs(values.duration),
-      drainMs: secs(values.drain),
-      fullSweep: values['full-sweep']
-    })
-    break
-  case 'capacity':
-    out = await capacity({ ...common, connections: num(values.connections), concurrency: num(values.concurrency) })
-    break
-  case 'inbox':
-    out = await inbox({
-      ...common,
-      messages: num(values.messages),
-      chats: num(values['chat-count']),
-      sellerChats: num(values['seller-chats']),
-      listings: num(values.listings),
-      calls: num(values.calls)
-    })
-    break
-  case 'reconnect':
-    out = await reconnect({
-      ...common,
-      clients: num(values.clients),
-      rate: num(values.rate),
-      beforeMs: secs(values.before),
-      afterMs: secs(values.after),
-      drainMs: secs(values.drain)
-    })
-    break
-  default:
-    process.stderr.write(`unknown scenario "${scenario}"\n\n${USAGE}\n`)
-    process.exit(1)
-}
+  switch (scenario) {
+    case 'throughput':
+      out = await throughput({
+        ...common,
+        rates: values.rates?.split(',').map(Number),
+        chats: num(values.chats),
+        warmupMs: secs(values.warmup),
+        durationMs: secs(values.duration),
+        drainMs: secs(values.drain),
+        fullSweep: values['full-sweep']
+      })
+      break
+    case 'capacity':
+      out = await capacity({ ...common, connections: num(values.connections), concurrency: num(values.concurrency) })
+      break
+    case 'inbox':
+      out = await inbox({
+        ...common,
+        messages: num(values.messages),
+        chats: num(values['chat-count']),
+        sellerChats: num(values['seller-chats']),
+        listings: num(values.listings),
+        calls: num(values.calls)
+      })
+      break
+    case 'attachments':
+      out = await attachments({ ...common, uploads: num(values.uploads), concurrency: num(values.concurrency) })
+      break
+    case 'startup':
+      out = await startup({ ...common, runs: num(values.runs) })
+      break
+    case 'reconnect':
+      out = await reconnect({
+        ...common,
+        clients: num(values.clients),
+        rate: num(values.rate),
+        beforeMs: secs(values.before),
+        afterMs: secs(values.after),
+        drainMs: secs(values.drain)
+      })
+      break
+    default:
+      process.stderr.write(`unknown scenario "${scenario}"\n\n${USAGE}\n`)
+      process.exit(1)
+  }
 } catch (err) {
   // driver errors (pg, PGlite) carry the whole query text; the message is what helps
   process.stderr.write(`bench ${scenario} failed: ${err instanceof Error ? err.message : String(err)}\n`)

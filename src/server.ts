@@ -13,7 +13,8 @@ async function main (): Promise<void> {
 
   let app
   try {
-    app = await buildApp(config)
+    // The embedded database opens after listen: /health answers at once, /ready once PGlite has started.
+    app = await buildApp(config, { openDatabaseInBackground: config.database.kind === 'pglite' })
   } catch (error) {
     process.stderr.write(`startup failed: ${error instanceof Error ? error.message : String(error)}\n`)
     process.exit(1)
@@ -39,6 +40,16 @@ async function main (): Promise<void> {
     await app.close()
     process.exit(1)
   }
+
+  try {
+    await app.databaseReady
+  } catch (error) {
+    app.log.error({ err: error }, 'cannot open the database')
+    process.stderr.write(`startup failed: ${error instanceof Error ? error.message : String(error)}\n`)
+    await app.close()
+    process.exit(1)
+  }
+  app.log.info('database open; serving every route')
 }
 
 await main()

@@ -47,6 +47,8 @@ t.test('each bad value gives its own message', async (t) => {
     [{ REDIS_URL: 'http://cache' }, /^REDIS_URL must start with redis:\/\/ or rediss:\/\//],
     [{ REDIS_KEY_PREFIX: 'chat v1' }, /^REDIS_KEY_PREFIX must be 1 to 64 letters, digits or :_.- \(got "chat v1"\)$/],
     [{ WS_MESSAGE_RATE: '0' }, /^WS_MESSAGE_RATE must be a whole number from 1/],
+    [{ WS_MAX_SOCKETS_PER_USER: '0' }, /^WS_MAX_SOCKETS_PER_USER must be a whole number from 1 to 10000 \(got "0"\)$/],
+    [{ WS_MAX_SOCKETS_PER_USER: 'lots' }, /^WS_MAX_SOCKETS_PER_USER must be a whole number/],
     [{ PRESENCE_HEARTBEAT_MS: '40000' }, /^PRESENCE_HEARTBEAT_MS must be shorter than PRESENCE_TTL_MS$/]
   ]
   for (const [env, expected] of cases) {
@@ -67,6 +69,15 @@ t.test('REDIS_URL turns on Redis fan-out under a prefix several deployments can 
   t.equal(shared.config.redisKeyPrefix, 'shop-a:chat:v1:')
 })
 
+t.test('WS_MAX_SOCKETS_PER_USER bounds one person\'s open sockets: 20 unless set', async (t) => {
+  const plain = parseConfig({})
+  if (!plain.ok) throw new Error(plain.errors.join())
+  t.equal(plain.config.ws.maxSocketsPerUser, 20)
+  const set = parseConfig({ WS_MAX_SOCKETS_PER_USER: '5' })
+  if (!set.ok) throw new Error(set.errors.join())
+  t.equal(set.config.ws.maxSocketsPerUser, 5)
+})
+
 t.test('several bad values are all reported at once', async (t) => {
   t.equal(errorsOf({ PORT: 'x', LOG_LEVEL: 'y', MIGRATE_ON_START: 'z' }).length, 3)
 })
@@ -76,4 +87,16 @@ t.test('production with proper secrets is accepted and never in demo mode', asyn
   if (!result.ok) throw new Error(result.errors.join())
   t.equal(result.config.demo, false)
   t.equal(result.config.auth.usingDevSecrets, false)
+})
+
+t.test('attachments: database storage, 10 MiB, 60 uploads an hour and 1 h URLs unless set; s3 needs a bucket', async (t) => {
+  const defaults = parseConfig({})
+  if (!defaults.ok) throw new Error(defaults.errors.join())
+  t.match(defaults.config.attachments, { storage: 'database', s3: null, maxBytes: 10 * 1024 * 1024, perHour: 60, urlTtlSeconds: 3600 })
+  t.match(errorsOf({ ATTACHMENT_STORAGE: 's3' }), [/S3_BUCKET must be set/])
+  t.match(errorsOf({ ATTACHMENT_STORAGE: 'disk' }), [/ATTACHMENT_STORAGE must be one of database, s3/])
+  t.match(errorsOf({ ATTACHMENT_MAX_BYTES: '12' }), [/ATTACHMENT_MAX_BYTES/])
+  const s3 = parseConfig({ ATTACHMENT_STORAGE: 's3', S3_BUCKET: 'photos', S3_ENDPOINT: 'http://minio:9000', S3_FORCE_PATH_STYLE: 'true' })
+  if (!s3.ok) throw new Error(s3.errors.join())
+  t.same(s3.config.attachments.s3, { bucket: 'photos', endpoint: 'http://minio:9000', region: 'us-east-1', accessKeyId: null, secretAccessKey: null, forcePathStyle: true })
 })

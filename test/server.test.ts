@@ -1,16 +1,14 @@
 // The compiled server as a process: SIGTERM drains in-flight sends and exits 0; a close that hangs still exits at the bound.
-import { existsSync } from 'node:fs'
 import { connect } from 'node:net'
-import { join } from 'node:path'
 import t from 'tap'
 import WebSocket from 'ws'
-import { compileCopy, isolatedDatabase, productionEnv, projectRoot, startServer, type ChildServer } from './fixtures/child-server.js'
+import { compileCopy, isolatedDatabase, productionEnv, startServer, type ChildServer } from './fixtures/child-server.js'
 
 // Compiling and starting real processes is slow on a shared 2-core machine.
 t.setTimeout(300_000)
 
-const SOURCES = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'migrations', ...(existsSync(join(projectRoot, 'static')) ? ['static'] : [])]
-const build = await compileCopy(t, SOURCES)
+// npm run build also bundles the front-end (scripts/build-web.ts: web/ into static/).
+const build = await compileCopy(t)
 
 const NO_LIMITS = { RATE_LIMIT_SEND_PER_MINUTE: '1000000', RATE_LIMIT_API_PER_MINUTE: '1000000', WS_MESSAGE_RATE: '1000000', WS_MESSAGE_BURST: '1000000' }
 

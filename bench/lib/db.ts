@@ -54,7 +54,7 @@ export async function createScratchDatabase (url: string, name: string): Promise
 }
 
 /** A running app's own Kysely connection, for in-process targets; closing it is the app's business. */
-export function kyselyDb (k: Kysely<any>): Db { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function kyselyDb (k: Kysely<any>): Db {
   return {
     query: async <T>(sql: string, params?: unknown[]) => (await k.executeQuery<T>(CompiledQuery.raw(sql, params ?? []))).rows as T[],
     exec: async (sql: string) => { await k.executeQuery(CompiledQuery.raw(sql, [])) },

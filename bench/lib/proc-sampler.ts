@@ -43,7 +43,7 @@ export async function systemBusyPct (ms: number): Promise<number> {
 }
 
 let clkTck: number | undefined
-function ticksPerSecond (): number {
+export function ticksPerSecond (): number {
   if (clkTck === undefined) {
     try { clkTck = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100 } catch { clkTck = 100 }
   }

@@ -76,7 +76,7 @@ function fmt (v: Cell): string {
   return v
 }
 
-/** A Markdown-compatible table (pipes), readable on a terminal and pasteable into the README. */
+/** A Markdown-compatible table (pipes), readable on a terminal and pasteable into docs/performance.md. */
 export function table (headers: string[], rows: Cell[][]): string {
   const cells = rows.map(r => r.map(fmt))
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map(r => (r[i] ?? '').length)))

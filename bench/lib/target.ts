@@ -68,7 +68,7 @@ const here = fileURLToPath(import.meta.url)
 const fromSource = here.endsWith('.ts')
 export const repoRoot = fromSource ? resolve(dirname(here), '../..') : resolve(dirname(here), '../../..')
 
-function entry (rel: string): { file: string, execArgv: string[] } {
+export function entry (rel: string): { file: string, execArgv: string[] } {
   return fromSource
     ? { file: join(repoRoot, `${rel}.ts`), execArgv: process.execArgv.filter(a => /typescript|ts-node|tsx|tsimp/.test(a)) }
     : { file: join(repoRoot, 'dist', `${rel}.js`), execArgv: [] }
@@ -86,9 +86,9 @@ export async function freePort (): Promise<number> {
   })
 }
 
-interface ChildHandle { child: ChildProcess, exited: Promise<number | null> }
+export interface ChildHandle { child: ChildProcess, exited: Promise<number | null> }
 
-function spawnNode (file: string, execArgv: string[], env: Record<string, string>, logPath: string, cpuProfDir?: string): ChildHandle {
+export function spawnNode (file: string, execArgv: string[], env: Record<string, string>, logPath: string, cpuProfDir?: string): ChildHandle {
   const fd = openSync(logPath, 'a')
   const prof = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []
   const childEnv: Record<string, string> = { ...process.env as Record<string, string>, ...env }
@@ -103,7 +103,7 @@ function spawnNode (file: string, execArgv: string[], env: Record<string, string
   return { child, exited }
 }
 
-async function waitReady (baseUrl: string, readyPath: string, handle: ChildHandle, logPath: string, timeoutMs: number): Promise<void> {
+export async function waitReady (baseUrl: string, readyPath: string, handle: ChildHandle, logPath: string, timeoutMs: number): Promise<void> {
   const http = new HttpClient(baseUrl, 1)
   let exited = false
   void handle.exited.then(() => { exited = true })
@@ -156,7 +156,8 @@ export function serviceEnv (port: number, secret: string, storage: { databaseUrl
     RATE_LIMIT_CREATE_CHAT_PER_MINUTE: '1000000',
     RATE_LIMIT_SEND_PER_MINUTE: '1000000',
     RATE_LIMIT_API_PER_MINUTE: '10000000',
-    RATE_LIMIT_ANONYMOUS_PER_MINUTE: '1000000'
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: '1000000',
+    ATTACHMENTS_PER_HOUR: '1000000'
   }
   if (storage.databaseUrl) env.DATABASE_URL = storage.databaseUrl
   if (storage.dataDir) env.DATA_DIR = storage.dataDir

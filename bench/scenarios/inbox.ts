@@ -83,8 +83,21 @@ export async function inbox (opts: InboxOptions = {}): Promise<InboxResult> {
         chatIds = (res.body?.chats ?? []).map(c => c.id)
         if (chatIds.length === 0) throw new Error(`[${kind}] seeded seller has no chats: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`)
       }
+      // the grouped inbox's page cursors, walked once: the paged endpoint is then called on every page in turn
+      const grouped = `/api/chat/chats/seller/${HOT_SELLER}/grouped`
+      const pageQueries: string[] = ['?limit=50']
+      if (kind !== 'relay') {
+        for (let page = 0; page < 1000; page++) {
+          const res = await target.http.json<{ next_cursor: string | null }>('GET', grouped + (pageQueries[page] as string), seller.token)
+          const next = res.body?.next_cursor ?? null
+          if (next === null) break
+          pageQueries.push(`?limit=50&cursor=${next}`)
+        }
+      }
       const endpoints: Array<{ name: string, path: (i: number) => string }> = [
-        { name: 'grouped inbox', path: () => `/api/chat/chats/seller/${HOT_SELLER}/grouped` },
+        { name: 'grouped inbox', path: () => grouped },
+        { name: 'grouped page 1 (50)', path: () => grouped + '?limit=50' },
+        { name: `grouped pages 1-${pageQueries.length} (50)`, path: (i) => grouped + (pageQueries[i % pageQueries.length] as string) },
         { name: 'chat list (50)', path: () => '/api/chat/chats/my?role=seller&limit=50' },
         { name: 'unread count', path: () => '/api/chat/unread-count' },
         { name: 'history page (50)', path: (i) => `/api/chat/chats/${chatIds[i % chatIds.length] as string}/messages?limit=50` }

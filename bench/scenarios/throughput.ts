@@ -216,13 +216,13 @@ export function renderThroughput (sweeps: TargetSweep[], p99LimitMs: number): st
     return [sw.kind, s.rate, s.deliveredPerSec, s.deliver.p50, s.deliver.p95, s.deliver.p99, s.deliver.max, s.ack.p99,
       lost, s.duplicates + (s.storedTwice ?? 0), errs, s.sampled.server?.cpuAvgPct, s.sampled.server?.rssMaxMB,
       s.sampled.postgres?.cpuAvgPct, s.sampled.client.cpuAvgPct, s.sampled.otherCpuPct,
-      s.cpuUsPerMsg.server, s.cpuUsPerMsg.postgres,
+      s.cpuUsPerMsg.server, s.cpuUsPerMsg.postgres, s.cpuUsPerMsg.client,
       base ? ratio(s.deliver.p99, base.deliver.p99) : null,
       base ? ratio(s.sampled.server?.cpuAvgPct, base.sampled.server?.cpuAvgPct) : null,
       s.pass]
   }))
   const steps = table(['target', 'rate/s', 'delivered/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'ack p99', 'lost', 'dup', 'errors',
-    'srv CPU%', 'srv RSS MB', 'pg CPU%', 'client CPU%', 'other CPU%', 'srv µs/msg', 'pg µs/msg', 'p99 ×relay', 'CPU ×relay', 'ok'], rows)
+    'srv CPU%', 'srv RSS MB', 'pg CPU%', 'client CPU%', 'other CPU%', 'srv µs/msg', 'pg µs/msg', 'client µs/msg', 'p99 ×relay', 'CPU ×relay', 'ok'], rows)
   const best = relay?.maxPassingRate ?? null
   const summary = table(['target', `max rate with p99 ≤ ${p99LimitMs} ms and 0 loss`, '× relay', 'seq gaps'],
     sweeps.map(sw => [sw.kind, sw.maxPassingRate, sw.kind === 'relay' ? null : ratio(sw.maxPassingRate, best), sw.seqGaps]))

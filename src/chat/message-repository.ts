@@ -1,5 +1,6 @@
 // Owns message rows: the one-statement send that assigns the next seq, and history pages by seq.
 import { sql } from 'kysely'
+import type { Identity } from '../auth/identity.js'
 import type { MessageRow } from '../db/schema.js'
 import { isoText, type ChatListRow, type Db } from './chat-repository.js'
 import { preparedAs } from '../db/prepared.js'
@@ -12,6 +13,8 @@ export interface NewMessage {
   text: string
   preview: string
   clientMessageId: string | null
+  /** What the contact filter found; stored for moderators. */
+  flags?: readonly string[]
 }
 
 /** A message just stored, its timestamp already as ISO text (it goes straight into ack and message frames). */
@@ -24,6 +27,13 @@ export type InsertOutcome =
   | { kind: 'duplicate' }
   /** The chat does not exist or the sender is not in it. */
   | { kind: 'not-found' }
+  /**
+   * The sender was in the chat when the statement began, but a claim changed the chat's buyer (or merged it away)
+   * before its row lock was granted: nothing was stored, and the message must be tried again in a new statement.
+   */
+  | { kind: 'retry' }
+  /** The other participant blocked the sender: nothing is stored. */
+  | { kind: 'blocked' }
 
 const PG_UNIQUE_VIOLATION = '23505'
 const PG_DEADLOCK = '40P01'
@@ -32,6 +42,19 @@ export function isUniqueViolation (error: unknown, constraint?: string): boolean
   const e = error as { code?: string, constraint?: string, message?: string }
   if (e?.code !== PG_UNIQUE_VIOLATION) return false
   return constraint === undefined || e.constraint === constraint || (e.message ?? '').includes(constraint)
+}
+
+// SQLSTATE classes a value carried by the statement can cause: 22 data exception (a character the encoding lacks,
+// a number out of range), 23 integrity constraint violation, 54 program limit exceeded (an index row too large).
+const CONTENT_ERROR_CLASSES = new Set(['22', '23', '54'])
+
+/**
+ * The database refused the statement for something it carried: without the offending value the rest would store.
+ * Connection, resource, shutdown and permission failures are not this: they would fail any statement alike.
+ */
+export function isRefusedForContent (error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code
+  return typeof code === 'string' && code.length === 5 && CONTENT_ERROR_CLASSES.has(code.slice(0, 2))
 }
 
 /** The whole statement was aborted to break a lock cycle; it changed nothing and may simply run again. */
@@ -44,6 +67,7 @@ type BatchRow = ChatListRow & {
   known: boolean
   original_seq: number | null
   message_seq: number | null
+  blocked: boolean | null
 }
 
 /**
@@ -56,7 +80,7 @@ type BatchRow = ChatListRow & {
  * another connection, fail the whole statement with a unique violation and change nothing.
  * The returned chat row is the chat after the whole batch.
  */
-export async function insertMessages (db: Db, batch: readonly NewMessage[]): Promise<InsertOutcome[]> {
+export async function insertMessages (db: Db, batch: readonly NewMessage[], notifyDelaySeconds: number | null = null): Promise<InsertOutcome[]> {
   if (batch.length === 0) return []
   const column = <K extends keyof NewMessage>(key: K): Array<NewMessage[K]> => batch.map((m) => m[key])
   // Prepared (parsed and planned once per connection): the service's hottest statement; arrays keep its text fixed.
@@ -64,25 +88,29 @@ export async function insertMessages (db: Db, batch: readonly NewMessage[]): Pro
     with input as (
       select * from unnest(${column('id')}::uuid[], ${column('chatId')}::uuid[], ${column('senderId')}::text[],
         ${column('senderIsRegistered')}::boolean[], ${column('text')}::text[], ${column('preview')}::text[],
-        ${column('clientMessageId')}::text[])
-        with ordinality as i(id, chat_id, sender_id, sender_is_registered, message_text, preview, client_message_id, ord)
+        ${column('clientMessageId')}::text[], ${batch.map((m) => (m.flags ?? []).join(','))}::text[])
+        with ordinality as i(id, chat_id, sender_id, sender_is_registered, message_text, preview, client_message_id, flags, ord)
     ), checked as (
-      select i.*, (c.seller_id = i.sender_id and i.sender_is_registered) as is_seller, m.seq as original_seq
+      select i.*, (c.seller_id = i.sender_id and i.sender_is_registered) as is_seller, m.seq as original_seq,
+        -- the block is checked in the statement that stores, so one unblocked a moment ago is never refused and one blocked never slips in
+        case when c.seller_id = i.sender_id and i.sender_is_registered then c.blocked_by_buyer else c.blocked_by_seller end as blocked
       from input i
       join chats c on c.id = i.chat_id
         and ((c.seller_id = i.sender_id and i.sender_is_registered)
           or (c.buyer_id = i.sender_id and c.buyer_is_registered = i.sender_is_registered))
       left join messages m on m.chat_id = i.chat_id and m.sender_id = i.sender_id
-        and m.client_message_id = i.client_message_id
+        and m.sender_is_registered = i.sender_is_registered and m.client_message_id = i.client_message_id
     ), fresh as (
       select checked.*, row_number() over (partition by chat_id order by ord) as rank
-      from checked where original_seq is null
+      from checked where original_seq is null and not blocked
     ), per_chat as (
       select chat_id, count(*)::int as n,
         max(rank) filter (where is_seller) as seller_rank,
         max(rank) filter (where not is_seller) as buyer_rank,
         (array_agg(preview order by rank desc))[1] as preview,
-        (array_agg(sender_id order by rank desc))[1] as sender_id
+        (array_agg(sender_id order by rank desc))[1] as sender_id,
+        max(sender_id) filter (where not is_seller) as buyer_sender_id,
+        bool_or(sender_is_registered) filter (where not is_seller) as buyer_sender_registered
       from fresh group by chat_id
     ), bumped as (
       update chats c set
@@ -97,24 +125,41 @@ export async function insertMessages (db: Db, batch: readonly NewMessage[]): Pro
         last_activity_at = now(),
         updated_at = now()
       from per_chat p
+      -- Rechecked on the locked row: a claim that committed while this waited moved or merged the chat away from
+      -- its guest buyer, and that buyer's messages must not land in it (see the 'retry' outcome).
       where c.id = p.chat_id
+        and (p.buyer_sender_id is null or (c.buyer_id = p.buyer_sender_id and c.buyer_is_registered = p.buyer_sender_registered))
       returning c.id, c.listing_id, c.seller_id, c.buyer_id, c.buyer_is_registered, c.buyer_label, c.last_seq,
-        c.seller_last_read_seq, c.buyer_last_read_seq, c.seller_hidden, c.buyer_hidden, c.last_message_text,
-        c.last_message_sender_id, c.last_message_at, c.last_activity_at, c.created_at, c.updated_at,
-        c.last_seq - p.n as base_seq
+        c.seller_last_read_seq, c.buyer_last_read_seq, c.seller_hidden, c.buyer_hidden, c.blocked_by_seller,
+        c.blocked_by_buyer, c.last_message_text, c.last_message_sender_id, c.last_message_at, c.last_activity_at,
+        c.created_at, c.updated_at, c.buyer_display_name, c.seller_display_name, c.listing_title, c.listing_price,
+        c.listing_currency, c.listing_image_url, c.listing_url, c.last_seq - p.n as base_seq
     ), inserted as (
-      insert into messages (chat_id, seq, id, sender_id, sender_is_registered, message_text, client_message_id, created_at)
+      insert into messages (chat_id, seq, id, sender_id, sender_is_registered, message_text, client_message_id, flags, created_at)
       select f.chat_id, b.base_seq + f.rank, f.id, f.sender_id, f.sender_is_registered, f.message_text,
-        f.client_message_id, b.last_message_at
+        f.client_message_id, coalesce(string_to_array(nullif(f.flags, ''), ','), '{}'::text[]), b.last_message_at
       from fresh f join bumped b on b.id = f.chat_id
       returning id, seq, created_at
+    ), pending as (
+      -- Notifications (src/notify/): in the same statement, so a committed message always has its pending row. Per
+      -- chat, each side that received a message is due delay seconds after its first unread one (do nothing keeps
+      -- the first), and a chat's first message is due at once as chat.created. Null delay: notifications are off.
+      insert into notify_pending (chat_id, kind, due_at)
+      select b.id, r.kind, case when r.kind = 'chat_created' then now() else now() + make_interval(secs => ${notifyDelaySeconds}::float8) end
+      from bumped b join per_chat p on p.chat_id = b.id
+      cross join lateral (values ('buyer', p.seller_rank is not null), ('seller', p.buyer_rank is not null),
+        ('chat_created', b.base_seq = 0)) as r(kind, wanted)
+      where r.wanted and ${notifyDelaySeconds}::float8 is not null
+      on conflict (chat_id, kind) do nothing
     )
-    select i.ord, ck.id is not null as known, ck.original_seq, ins.seq as message_seq,
+    select i.ord, ck.id is not null as known, ck.original_seq, ck.blocked, ins.seq as message_seq,
       b.id, b.listing_id, b.seller_id, b.buyer_id, b.buyer_is_registered, b.buyer_label, b.last_seq,
-      b.seller_last_read_seq, b.buyer_last_read_seq, b.seller_hidden, b.buyer_hidden, b.last_message_text,
+      b.seller_last_read_seq, b.buyer_last_read_seq, b.seller_hidden, b.buyer_hidden, b.blocked_by_seller,
+      b.blocked_by_buyer, b.last_message_text,
       b.last_message_sender_id, ${isoText('b.last_message_at')} as last_message_at,
       ${isoText('b.last_activity_at')} as last_activity_at, ${isoText('b.created_at')} as created_at,
-      ${isoText('b.updated_at')} as updated_at
+      ${isoText('b.updated_at')} as updated_at, b.buyer_display_name, b.seller_display_name, b.listing_title,
+      b.listing_price, b.listing_currency, b.listing_image_url, b.listing_url
     from input i
     left join checked ck on ck.ord = i.ord
     left join inserted ins on ins.id = i.id
@@ -125,7 +170,10 @@ export async function insertMessages (db: Db, batch: readonly NewMessage[]): Pro
     if (row === undefined) throw new Error('insert-messages returned fewer rows than it was given')
     if (!row.known) return { kind: 'not-found' }
     if (row.original_seq !== null) return { kind: 'duplicate' }
-    const { ord: _ord, known: _known, original_seq: _original, message_seq: seq, ...chat } = row
+    // Blocked first: a refused message has no seq either, and must not be mistaken for one a claim displaced.
+    if (row.blocked === true) return { kind: 'blocked' }
+    if (row.message_seq === null) return { kind: 'retry' }
+    const { ord: _ord, known: _known, original_seq: _original, blocked: _blocked, message_seq: seq, ...chat } = row
     return {
       kind: 'stored',
       chat,
@@ -137,6 +185,7 @@ export async function insertMessages (db: Db, batch: readonly NewMessage[]): Pro
         sender_is_registered: m.senderIsRegistered,
         message_text: m.text,
         client_message_id: m.clientMessageId,
+        flags: [...(m.flags ?? [])],
         // stored with the chat's last_message_at, one clock reading for both
         created_at: chat.last_message_at as string
       }
@@ -144,9 +193,10 @@ export async function insertMessages (db: Db, batch: readonly NewMessage[]): Pro
   })
 }
 
-export async function findByClientMessageId (db: Db, chatId: string, senderId: string, clientMessageId: string): Promise<MessageRow | undefined> {
+export async function findByClientMessageId (db: Db, chatId: string, sender: Identity, clientMessageId: string): Promise<MessageRow | undefined> {
   return await db.selectFrom('messages').selectAll()
-    .where('chat_id', '=', chatId).where('sender_id', '=', senderId).where('client_message_id', '=', clientMessageId)
+    .where('chat_id', '=', chatId).where('sender_id', '=', sender.userId)
+    .where('sender_is_registered', '=', sender.registered).where('client_message_id', '=', clientMessageId)
     .executeTakeFirst()
 }
 

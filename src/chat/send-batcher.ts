@@ -1,6 +1,7 @@
 // Owns group commit for sends: messages that arrive while a batch is being stored ride together in the next statement.
+import { serviceUnavailable } from '../errors.js'
 import type { Db } from './chat-repository.js'
-import { insertMessages, isDeadlock, isUniqueViolation, type InsertOutcome, type NewMessage } from './message-repository.js'
+import { insertMessages, isDeadlock, isRefusedForContent, isUniqueViolation, type InsertOutcome, type NewMessage } from './message-repository.js'
 
 export interface SendBatcherOptions {
   /** Most messages stored by one statement. */
@@ -13,17 +14,32 @@ export interface SendBatcherOptions {
    * make them full also makes the extra parallelism worth it.
    */
   waitingPerExtraBatch: number
+  /**
+   * Most messages waiting for a statement. Beyond it a send fails at once with service_unavailable (the client
+   * resends later) instead of queueing: while the database is down or hung nothing drains the queue, and memory
+   * must not grow with the outage. Default DEFAULT_MAX_QUEUED.
+   */
+  maxQueued?: number
+  /** Seconds a message may stay unread before its recipient is notified (src/notify/); null or absent: notifications off. */
+  notifyDelaySeconds?: number | null
   /** Called with the size of each batch stored (metrics). */
   onBatch?: (messages: number) => void
 }
 
+/** What a send learns: a 'retry' never leaves the batcher. */
+export type SendOutcome = Exclude<InsertOutcome, { kind: 'retry' }>
+
 interface Pending {
   message: NewMessage
-  resolve: (outcome: InsertOutcome) => void
+  resolve: (outcome: SendOutcome) => void
   reject: (error: unknown) => void
 }
 
 const DEADLOCK_RETRIES = 3
+/** A chat is claimed once; a second change of buyer during one send would need a second claim of a claimed guest. */
+const CLAIM_RETRIES = 2
+/** Twenty full batches: far above any backlog seen at 10,000 msg/s, and a few MB at most while the database is away. */
+export const DEFAULT_MAX_QUEUED = 10_000
 
 /**
  * Each send resolves only after the statement holding it has committed, so an ack still means stored. Under light
@@ -40,8 +56,9 @@ export class SendBatcher {
 
   constructor (private readonly db: Db, private readonly options: SendBatcherOptions) {}
 
-  async submit (message: NewMessage): Promise<InsertOutcome> {
-    return await new Promise<InsertOutcome>((resolve, reject) => {
+  async submit (message: NewMessage): Promise<SendOutcome> {
+    if (this.queue.length >= (this.options.maxQueued ?? DEFAULT_MAX_QUEUED)) throw serviceUnavailable('Too many messages waiting to be stored; resend shortly with the same client_message_id')
+    return await new Promise<SendOutcome>((resolve, reject) => {
       this.queue.push({ message, resolve, reject })
       this.schedule()
     })
@@ -85,7 +102,7 @@ export class SendBatcher {
     const keys = new Set<string>()
     for (const p of this.queue) {
       const { chatId, senderId, clientMessageId } = p.message
-      const key = clientMessageId === null ? null : `${chatId}\n${senderId}\n${clientMessageId}`
+      const key = clientMessageId === null ? null : `${chatId}\n${p.message.senderIsRegistered ? 'u' : 'a'}:${senderId}\n${clientMessageId}`
       const fits = batch.length < this.options.maxBatch && !this.busyChats.has(chatId) && !held.has(chatId) &&
         (key === null || !keys.has(key))
       if (!fits) {
@@ -100,25 +117,40 @@ export class SendBatcher {
     return batch
   }
 
-  private async store (batch: Pending[]): Promise<void> {
+  /** Settles every send of the batch; never throws. */
+  private async store (batch: Pending[], claimRetries = CLAIM_RETRIES): Promise<void> {
     try {
       const outcomes = await this.insertRetryingDeadlocks(batch.map((p) => p.message))
-      batch.forEach((p, i) => p.resolve(outcomes[i] as InsertOutcome))
+      const again: Pending[] = []
+      batch.forEach((p, i) => {
+        const outcome = outcomes[i] as InsertOutcome
+        if (outcome.kind !== 'retry') p.resolve(outcome)
+        else if (claimRetries > 0) again.push(p)
+        else p.resolve({ kind: 'not-found' })
+      })
+      // A claim moved these chats while the statement waited for their rows: a fresh statement sees who is in them now.
+      if (again.length > 0) await this.store(again, claimRetries - 1)
     } catch (error) {
-      if (!isUniqueViolation(error, 'messages_client_message_id_key')) {
+      if (batch.length === 1) {
+        batch[0]?.reject(error)
+        return
+      }
+      if (isUniqueViolation(error, 'messages_client_message_id_key')) {
+        // Another connection stored one of these client_message_ids first (the violation is raised only once it has
+        // committed). Nothing of this batch was stored; one by one, each message now stores or finds its original.
+        for (const p of batch) await this.store([p])
+        return
+      }
+      if (!isRefusedForContent(error)) {
         for (const p of batch) p.reject(error)
         return
       }
-      // Another connection stored one of these client_message_ids first (the violation is raised only once it has
-      // committed). Nothing of this batch was stored; one by one, each message now stores or finds its original.
-      for (const p of batch) {
-        try {
-          const [outcome] = await this.insertRetryingDeadlocks([p.message])
-          p.resolve(outcome as InsertOutcome)
-        } catch (single) {
-          p.reject(single)
-        }
-      }
+      // One message carried something the database refuses (validation should have stopped it). The statement
+      // stored nothing; each half is stored on its own, in order, so every other send still succeeds and only the
+      // culprit gets the error, after about 2·log2(batch) statements rather than one per message.
+      const half = Math.ceil(batch.length / 2)
+      await this.store(batch.slice(0, half))
+      await this.store(batch.slice(half))
     }
   }
 
@@ -127,7 +159,7 @@ export class SendBatcher {
   private async insertRetryingDeadlocks (messages: NewMessage[]): Promise<InsertOutcome[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await insertMessages(this.db, messages)
+        return await insertMessages(this.db, messages, this.options.notifyDelaySeconds ?? null)
       } catch (error) {
         if (!isDeadlock(error) || attempt >= DEADLOCK_RETRIES) throw error
       }

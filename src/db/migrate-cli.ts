@@ -9,7 +9,9 @@ if (!parsed.ok) {
   process.exit(1)
 }
 try {
-  const database = await openDatabase(parsed.config.database)
+  // A migration may legitimately run longer than the service's statement_timeout (an index on a big table).
+  const config = parsed.config.database
+  const database = await openDatabase(config.kind === 'postgres' ? { ...config, statementTimeoutMs: 0 } : config)
   try {
     const { applied } = await migrateToLatest(database.db, null)
     process.stdout.write(applied.length === 0 ? `${database.description}: up to date\n` : `${database.description}: applied ${applied.join(', ')}\n`)

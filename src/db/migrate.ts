@@ -1,6 +1,6 @@
 // Owns applying the migrations in migrations/: in order, each in a transaction, under the Migrator's lock.
-import type { Kysely } from 'kysely'
-import { Migrator, type MigrationResult } from 'kysely/migration'
+import { sql, type Kysely } from 'kysely'
+import { DEFAULT_MIGRATION_TABLE, Migrator, type MigrationResult } from 'kysely/migration'
 import { migrations } from '../../migrations/index.js'
 import type { Database } from './schema.js'
 
@@ -9,13 +9,56 @@ export interface MigrationOutcome {
 }
 
 export class MigrationError extends Error {
-  constructor (message: string, options?: { cause?: unknown }) {
+  readonly foreignSchemaRace: boolean
+  constructor (message: string, options?: { cause?: unknown, foreignSchemaRace?: boolean }) {
     super(message, options)
     this.name = 'MigrationError'
+    this.foreignSchemaRace = options?.foreignSchemaRace ?? false
   }
 }
 
+/**
+ * True when every known migration is recorded: one read instead of the Migrator's table checks, lock and transaction,
+ * which were a tenth of an embedded start. Any doubt (no table yet, an error) answers false and the Migrator decides.
+ */
+async function alreadyLatest (db: Kysely<Database>, schema: string | null): Promise<boolean> {
+  const table = schema === null ? sql.table(DEFAULT_MIGRATION_TABLE) : sql.table(`${schema}.${DEFAULT_MIGRATION_TABLE}`)
+  try {
+    const { rows } = await sql<{ name: string }>`select name from ${table}`.execute(db)
+    // exactly the known set: a recorded migration this build does not know is the Migrator's error to report
+    const applied = new Set(rows.map((row) => row.name))
+    return applied.size === Object.keys(migrations).length && Object.keys(migrations).every((name) => applied.has(name))
+  } catch {
+    return false
+  }
+}
+
+/** PostgreSQL's invalid_schema_name: a schema looked up by name is gone. */
+const INVALID_SCHEMA_NAME = '3F000'
+const SETUP_ATTEMPTS = 5
+
+/**
+ * The Migrator's setup introspects every table of every schema in the database (has_schema_privilege and
+ * pg_get_serial_sequence by schema name), so a schema someone else drops meanwhile fails that read with 3F000 even
+ * though nothing of ours changed. That is a race with another tenant of the database, not a broken migration: try again.
+ */
+function isForeignSchemaRace (error: unknown, results: MigrationResult[] | undefined): boolean {
+  const failedMigration = results?.some((r) => r.status === 'Error') ?? false
+  return !failedMigration && (error as { code?: unknown } | null)?.code === INVALID_SCHEMA_NAME
+}
+
 export async function migrateToLatest (db: Kysely<Database>, schema: string | null): Promise<MigrationOutcome> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await migrateOnce(db, schema)
+    } catch (error) {
+      if (!(error instanceof MigrationError) || !error.foreignSchemaRace || attempt >= SETUP_ATTEMPTS) throw error
+    }
+  }
+}
+
+async function migrateOnce (db: Kysely<Database>, schema: string | null): Promise<MigrationOutcome> {
+  if (await alreadyLatest(db, schema)) return { applied: [] }
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
@@ -27,7 +70,7 @@ export async function migrateToLatest (db: Kysely<Database>, schema: string | nu
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName
     const reason = error instanceof Error ? error.message : String(error)
-    throw new MigrationError(`migration ${failed ?? '(setup)'} failed: ${reason}`, { cause: error })
+    throw new MigrationError(`migration ${failed ?? '(setup)'} failed: ${reason}`, { cause: error, foreignSchemaRace: isForeignSchemaRace(error, results) })
   }
   return { applied }
 }

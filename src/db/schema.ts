@@ -16,12 +16,22 @@ export interface ChatsTable {
   buyer_last_read_seq: Generated<number>
   seller_hidden: Generated<boolean>
   buyer_hidden: Generated<boolean>
+  blocked_by_seller: Generated<boolean>
+  blocked_by_buyer: Generated<boolean>
   last_message_text: string | null
   last_message_sender_id: string | null
   last_message_at: Date | null
   last_activity_at: Timestamp
   created_at: CreatedAt
   updated_at: Timestamp
+  buyer_display_name: ColumnType<string | null, string | null | undefined, string | null>
+  seller_display_name: ColumnType<string | null, string | null | undefined, string | null>
+  listing_title: ColumnType<string | null, string | null | undefined, string | null>
+  listing_price: ColumnType<string | null, string | null | undefined, string | null>
+  listing_currency: ColumnType<string | null, string | null | undefined, string | null>
+  listing_image_url: ColumnType<string | null, string | null | undefined, string | null>
+  listing_url: ColumnType<string | null, string | null | undefined, string | null>
+  listing_fetched_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
 }
 
 export interface MessagesTable {
@@ -32,6 +42,8 @@ export interface MessagesTable {
   sender_is_registered: boolean
   message_text: string
   client_message_id: string | null
+  /** What the contact filter found ("contact_info"); shown to moderators only. */
+  flags: Generated<string[]>
   created_at: CreatedAt
 }
 
@@ -41,12 +53,140 @@ export interface SellerBuyerLabelsTable {
   label: number
 }
 
+/** Guest identities claimed by a registered user; their tokens are refused from then on. */
+export interface ClaimedGuestsTable {
+  guest_id: string
+  user_id: string
+  claimed_at: CreatedAt
+}
+
+export interface BlocksTable {
+  blocker_key: string
+  blocked_key: string
+  created_at: CreatedAt
+}
+
+export interface TextFingerprintsTable {
+  sender_key: string
+  fingerprint: string
+  chat_id: string
+  seen_at: Timestamp
+}
+
+export interface ReportsTable {
+  id: string
+  chat_id: string
+  reporter_key: string
+  reported_key: string
+  reason: string
+  seq: number | null
+  comment: string | null
+  status: Generated<string>
+  resolution: string | null
+  resolved_by: string | null
+  resolved_at: Date | null
+  created_at: CreatedAt
+  updated_at: Timestamp
+}
+
+export interface BansTable {
+  user_key: string
+  reason: string | null
+  banned_by: string
+  created_at: CreatedAt
+}
+
+export interface ModerationReadsTable {
+  id: Generated<string>
+  moderator_id: string
+  chat_id: string
+  what: string
+  created_at: CreatedAt
+}
+
+/** A chat's side with unread messages (or its first message) waiting for due_at (migration 0006). */
+export interface NotifyPendingTable {
+  chat_id: string
+  kind: 'buyer' | 'seller' | 'chat_created'
+  due_at: Date
+}
+
+export interface NotifyOutboxTable {
+  id: Generated<string>
+  channel: 'webhook' | 'push'
+  event_id: string
+  event_type: string
+  body: string
+  subscription_id: string | null
+  attempts: Generated<number>
+  created_at: CreatedAt
+  next_attempt_at: Timestamp
+  last_error: string | null
+}
+
+export interface NotifyDeadLettersTable {
+  id: string
+  channel: 'webhook' | 'push'
+  event_id: string
+  event_type: string
+  body: string
+  subscription_id: string | null
+  attempts: number
+  created_at: Date
+  failed_at: Timestamp
+  last_error: string | null
+}
+
+export interface PushSubscriptionsTable {
+  id: string
+  identity_key: string
+  endpoint: string
+  p256dh: string
+  auth: string
+  created_at: CreatedAt
+}
+
+export interface AttachmentsTable {
+  id: string
+  chat_id: string
+  uploader_key: string
+  content_type: string
+  size: number
+  width: number
+  height: number
+  thumb_size: number
+  etag: string
+  thumb_etag: string
+  message_id: string | null
+  position: number | null
+  claimed_at: Date | null
+  created_at: CreatedAt
+}
+
+export interface AttachmentBlobsTable {
+  key: string
+  data: Buffer
+}
+
 export interface Database {
+  attachments: AttachmentsTable
+  attachment_blobs: AttachmentBlobsTable
+  claimed_guests: ClaimedGuestsTable
   chats: ChatsTable
   messages: MessagesTable
   seller_buyer_labels: SellerBuyerLabelsTable
+  blocks: BlocksTable
+  text_fingerprints: TextFingerprintsTable
+  reports: ReportsTable
+  bans: BansTable
+  moderation_reads: ModerationReadsTable
+  notify_pending: NotifyPendingTable
+  notify_outbox: NotifyOutboxTable
+  notify_dead_letters: NotifyDeadLettersTable
+  push_subscriptions: PushSubscriptionsTable
 }
 
 export type ChatRow = Selectable<ChatsTable>
 export type NewChat = Insertable<ChatsTable>
 export type MessageRow = Selectable<MessagesTable>
+export type AttachmentRow = Selectable<AttachmentsTable>

@@ -3,7 +3,7 @@ import helmet from '@fastify/helmet'
 import fp from 'fastify-plugin'
 
 /** Where the widget's files are served; marketplaces embed them from their own origins. */
-export const STATIC_PREFIX = '/static'
+const STATIC_PREFIX = '/static'
 
 export default fp(async (app) => {
   // A marketplace page loads /static/chat.js with a plain <script> tag, which same-origin CORP would block.
@@ -25,7 +25,8 @@ export default fp(async (app) => {
         'font-src': ["'self'", 'data:'],
         'form-action': ["'self'"],
         'frame-ancestors': ["'self'"],
-        'img-src': ["'self'", 'data:'],
+        // blob: is the widget's preview of a photo being uploaded (made from the file on the page itself).
+        'img-src': ["'self'", 'data:', 'blob:'],
         'object-src': ["'none'"],
         'script-src': ["'self'"],
         'script-src-attr': ["'none'"],

@@ -1,12 +1,9 @@
-// Owns this instance's open sockets: counters for metrics, the heartbeat that drops dead peers, and the orderly 1001 shutdown.
+// Owns this instance's open sockets, indexed by person and chat: counters for metrics, the heartbeat that drops dead peers,
+// closing a person's or a chat's sockets on every instance (control messages), and the orderly 1001 shutdown.
 import { EventEmitter } from 'node:events'
+import type { Logger } from '../logger.js'
+import type { Broker, ControlMessage } from './broker.js'
 import type { Session } from './socket-session.js'
-
-export interface RealtimeLogger {
-  info: (obj: object, msg: string) => void
-  warn: (obj: object, msg: string) => void
-  error: (obj: object, msg: string) => void
-}
 
 export interface RealtimeStats {
   openConnections: number
@@ -16,8 +13,6 @@ export interface RealtimeStats {
   onlineUsers: number
   /** Message frames received over sockets since start (counter). */
   messagesReceived: number
-  /** Message frames received per second, averaged over the last RATE_WINDOW_SECONDS. */
-  messagesPerSecond: number
   /** Connections dropped: missed heartbeat, or too slow to read. */
   heartbeatTimeouts: number
   slowConsumerCloses: number
@@ -25,44 +20,29 @@ export interface RealtimeStats {
 
 export interface RegistryOptions {
   heartbeatMs: number
+  /** Carries closeUser/closeChat to every instance (the app's broker); without it they act on this instance only. */
+  control?: Pick<Broker, 'publishControl' | 'subscribeControl'>
   /** How long sockets get to finish their close handshake at shutdown before they are cut. */
   closeGraceMs: number
-  log: RealtimeLogger
-  now?: () => number
+  log: Logger
 }
 
-const RATE_WINDOW_SECONDS = 10
-
-/** Counts per whole second in a small ring, so a rate needs no timer. */
-class RateMeter {
-  private readonly counts = new Array<number>(RATE_WINDOW_SECONDS).fill(0)
-  private readonly seconds = new Array<number>(RATE_WINDOW_SECONDS).fill(-1)
-
-  constructor (private readonly now: () => number) {}
-
-  mark (): void {
-    const second = Math.floor(this.now() / 1000)
-    const slot = second % RATE_WINDOW_SECONDS
-    if (this.seconds[slot] !== second) {
-      this.seconds[slot] = second
-      this.counts[slot] = 0
-    }
-    this.counts[slot] = (this.counts[slot] ?? 0) + 1
+function addTo (index: Map<string, Set<Session>>, key: string, session: Session): void {
+  let set = index.get(key)
+  if (set === undefined) {
+    set = new Set()
+    index.set(key, set)
   }
+  set.add(session)
+}
 
-  perSecond (): number {
-    const current = Math.floor(this.now() / 1000)
-    let total = 0
-    for (let slot = 0; slot < RATE_WINDOW_SECONDS; slot++) {
-      const second = this.seconds[slot] ?? -1
-      if (second > current - RATE_WINDOW_SECONDS) total += this.counts[slot] ?? 0
-    }
-    return total / RATE_WINDOW_SECONDS
-  }
+function removeFrom (index: Map<string, Set<Session>>, key: string, session: Session): void {
+  const set = index.get(key)
+  set?.delete(session)
+  if (set?.size === 0) index.delete(key)
 }
 
 export interface RegistryEvents {
-  open: [Session]
   close: [Session]
   shutdown: []
   /** A frame answered with an error frame or a close, by reason (the error code, or e.g. too_large). */
@@ -73,44 +53,86 @@ export interface RegistryEvents {
 
 export class ConnectionRegistry extends EventEmitter<RegistryEvents> {
   private readonly sessions = new Set<Session>()
-  private readonly users = new Map<string, number>()
-  private readonly meter: RateMeter
+  /** Open sessions by user key, so a person's sockets can be found (and closed) without a scan. */
+  private readonly users = new Map<string, Set<Session>>()
+  private readonly chats = new Map<string, Set<Session>>()
   private heartbeat: NodeJS.Timeout | null = null
   private shuttingDown = false
+  private listening = false
   private messages = 0
   private timeouts = 0
   private slow = 0
 
   constructor (private readonly options: RegistryOptions) {
     super()
-    this.meter = new RateMeter(options.now ?? Date.now)
   }
 
-  get log (): RealtimeLogger { return this.options.log }
+  get log (): Logger { return this.options.log }
 
   /** False once shutdown began: a socket that finished its handshake just then is closed with 1001 straight away. */
   add (session: Session): boolean {
     if (this.shuttingDown) return false
     this.sessions.add(session)
-    this.users.set(session.userKey, (this.users.get(session.userKey) ?? 0) + 1)
+    addTo(this.users, session.userKey, session)
+    if (session.chatId !== null) addTo(this.chats, session.chatId, session)
     this.heartbeat ??= setInterval(() => { this.beat() }, this.options.heartbeatMs).unref()
-    this.emit('open', session)
     return true
   }
 
   remove (session: Session): void {
     if (!this.sessions.delete(session)) return
-    const left = (this.users.get(session.userKey) ?? 1) - 1
-    if (left > 0) this.users.set(session.userKey, left)
-    else this.users.delete(session.userKey)
+    removeFrom(this.users, session.userKey, session)
+    if (session.chatId !== null) removeFrom(this.chats, session.chatId, session)
     if (this.sessions.size === 0) this.stopHeartbeat()
     this.emit('close', session)
   }
 
-  countMessage (): void {
-    this.messages++
-    this.meter.mark()
+  /**
+   * Subscribes this registry to the control channel; call once per instance. Returns the unsubscribe. A registry that
+   * never listens still closes its own sockets on closeUser/closeChat, but not those on other instances.
+   */
+  async listen (): Promise<() => Promise<void>> {
+    if (this.options.control === undefined) return async () => {}
+    this.listening = true
+    const stop = await this.options.control.subscribeControl((message) => { this.apply(message) })
+    return async () => {
+      this.listening = false
+      await stop()
+    }
   }
+
+  /** Closes every socket of this person, on every instance, with this close code (a ban, an identity that changed). */
+  async closeUser (userKey: string, code: number, reason: string): Promise<void> {
+    await this.send({ type: 'close_user', user_key: userKey, code, reason })
+  }
+
+  /** Closes every socket open on this chat, on every instance: clients reconnect and the upgrade checks access again. */
+  async closeChat (chatId: string, code: number, reason: string): Promise<void> {
+    await this.send({ type: 'close_chat', chat_id: chatId, code, reason })
+  }
+
+  /** The sockets this person has open on this instance. */
+  sessionsOf (userKey: string): Session[] {
+    return [...(this.users.get(userKey) ?? [])]
+  }
+
+  private async send (message: ControlMessage): Promise<void> {
+    // Brokers deliver to this instance's handler too; without one listening, act here directly.
+    if (this.listening && this.options.control !== undefined) await this.options.control.publishControl(message)
+    else this.apply(message)
+  }
+
+  private apply (message: ControlMessage): void {
+    // Another version of the service may publish kinds this one does not know: those are ignored.
+    const sessions = message.type === 'close_user'
+      ? this.sessionsOf(message.user_key)
+      : message.type === 'close_chat' ? [...(this.chats.get(message.chat_id) ?? [])] : []
+    if (sessions.length === 0) return
+    this.log.info({ control: message.type, connections: sessions.length, code: message.code }, 'closing websockets on request')
+    for (const session of sessions) session.close(message.code, message.reason)
+  }
+
+  countMessage (): void { this.messages++ }
 
   countSlowConsumer (): void { this.slow++ }
 
@@ -127,7 +149,6 @@ export class ConnectionRegistry extends EventEmitter<RegistryEvents> {
       inboxConnections: this.sessions.size - chat,
       onlineUsers: this.users.size,
       messagesReceived: this.messages,
-      messagesPerSecond: this.meter.perSecond(),
       heartbeatTimeouts: this.timeouts,
       slowConsumerCloses: this.slow
     }

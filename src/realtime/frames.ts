@@ -1,7 +1,7 @@
 // Owns the WebSocket frame vocabulary: TypeBox schemas for every frame each way, and parsing client frames into typed values or error frames.
 import { Type, type Static, type TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { ChatSummary, ClientMessageId, Message, MessageText } from '../chat/schemas.js'
+import { AttachmentIds, ChatSummary, ClientMessageId, DbInteger, Message, MessageText } from '../chat/schemas.js'
 import type { ErrorCode } from '../errors.js'
 
 // Client → server.
@@ -10,13 +10,16 @@ export const MessageFrame = Type.Object({
   type: Type.Literal('message'),
   message_text: MessageText,
   // Required on sockets: it is how the sender matches an ack to what it sent, and what makes a resend after a reconnect safe.
-  client_message_id: ClientMessageId
+  client_message_id: ClientMessageId,
+  attachment_ids: Type.Optional(AttachmentIds)
 })
 export const TypingFrame = Type.Object({ type: Type.Literal('typing'), is_typing: Type.Boolean() })
-export const ReadFrame = Type.Object({ type: Type.Literal('read'), up_to_seq: Type.Optional(Type.Integer({ minimum: 0 })) })
+export const ReadFrame = Type.Object({ type: Type.Literal('read'), up_to_seq: Type.Optional(DbInteger(0)) })
 export const PingFrame = Type.Object({ type: Type.Literal('ping') })
+/** A fresh token for the same user before the current one expires; the socket then lives until the new exp. */
+export const AuthFrame = Type.Object({ type: Type.Literal('auth'), token: Type.String({ minLength: 1, maxLength: 8192 }) })
 
-export const ClientFrame = Type.Union([MessageFrame, TypingFrame, ReadFrame, PingFrame])
+export const ClientFrame = Type.Union([MessageFrame, TypingFrame, ReadFrame, PingFrame, AuthFrame])
 export type ClientFrame = Static<typeof ClientFrame>
 export type ClientFrameType = ClientFrame['type']
 
@@ -40,11 +43,21 @@ export const ErrorFrame = Type.Object({
   client_message_id: Type.Optional(Type.String())
 })
 export const ChatUpdatedFrame = Type.Object({ type: Type.Literal('chat_updated'), chat: ChatSummary })
+/** Chat and inbox sockets: a claim merged from_chat_id into to_chat_id (from_chat_id answers 404 from now on). */
+export const ChatMergedFrame = Type.Object({
+  type: Type.Literal('chat_merged'),
+  from_chat_id: Type.String({ format: 'uuid' }),
+  to_chat_id: Type.String({ format: 'uuid' })
+})
 export const InboxPresenceFrame = Type.Object({ type: Type.Literal('presence'), user_id: Type.String(), online: Type.Boolean() })
+export const AuthOkFrame = Type.Object({
+  type: Type.Literal('auth_ok'),
+  exp: Type.Integer({ description: "The new token's exp (seconds since the epoch): the socket is closed with 4001 then" })
+})
 
 export const ServerFrame = Type.Union([
   HistoryFrame, ChatPresenceFrame, AckFrame, MessageEventFrame, TypingEventFrame, ReadEventFrame, PongFrame, ErrorFrame,
-  ChatUpdatedFrame, InboxPresenceFrame
+  ChatUpdatedFrame, InboxPresenceFrame, AuthOkFrame, ChatMergedFrame
 ])
 export type ServerFrame = Static<typeof ServerFrame>
 export type ErrorFrame = Static<typeof ErrorFrame>
@@ -53,7 +66,7 @@ export interface FrameError { code: ErrorCode, message: string, client_message_i
 
 export type ParsedFrame = { ok: true, frame: ClientFrame } | { ok: false, error: FrameError }
 
-const byType: Record<ClientFrameType, TSchema> = { message: MessageFrame, typing: TypingFrame, read: ReadFrame, ping: PingFrame }
+const byType: Record<ClientFrameType, TSchema> = { message: MessageFrame, typing: TypingFrame, read: ReadFrame, ping: PingFrame, auth: AuthFrame }
 const validators = Object.fromEntries(
   Object.entries(byType).map(([type, schema]) => [type, Compile(schema)])
 ) as Record<ClientFrameType, ReturnType<typeof Compile>>

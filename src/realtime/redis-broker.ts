@@ -1,32 +1,25 @@
 // Owns cross-instance fan-out over Redis pub/sub: local delivery first, one publish every other instance hears, never blocking.
 import { randomUUID } from 'node:crypto'
-import { Redis, type RedisOptions } from 'ioredis'
-import type { Broker, ChatEvent, PresenceEvent, Unsubscribe, UserEvent } from './broker.js'
+import type { Logger } from '../logger.js'
+import type { Broker, ChatEvent, ControlMessage, PresenceEvent, Unsubscribe, UserEvent } from './broker.js'
 import { ChannelHub } from './channel-hub.js'
+import { decodeEnvelope, encodeEnvelope, RedisLink, type ChannelKind } from './redis-link.js'
 
 export type RedisStatus = 'up' | 'down'
-
-export interface BrokerLogger {
-  info: (obj: object, msg: string) => void
-  warn: (obj: object, msg: string) => void
-  error: (obj: object, msg: string) => void
-}
 
 export interface RedisBrokerOptions {
   url: string
   /** Put in front of every channel and key, so several deployments (or tests) can share one Redis. */
   prefix: string
-  log: BrokerLogger
+  log: Logger
   /** Bound on any one command: a hung Redis never holds up a publish, a presence update or a readiness probe. */
   commandTimeoutMs?: number
   /** How long start-up waits for Redis before carrying on without it (it keeps reconnecting in the background). */
   startupWaitMs?: number
 }
 
-/** What travels over Redis. `o` is the publishing instance, which already delivered locally; absent = deliver everywhere. */
-interface Envelope { o?: string, e: unknown }
-
-type Kind = 'chat' | 'user' | 'presence'
+/** On the control channel besides ControlMessage: an instance whose publishes were lost announces it once Redis is back. */
+interface Resync { type: 'resync', instance: string }
 type Handler = (event: never) => void
 
 const SUBSCRIBE_BATCH = 500
@@ -34,15 +27,18 @@ const SUBSCRIBE_BATCH = 500
 export class RedisBroker implements Broker {
   /** Tells this instance's own publishes apart when Redis echoes them back. */
   readonly instanceId = randomUUID()
-  readonly prefix: string
-  /** Commands, publishes and presence scripts; fails fast while disconnected rather than queueing. */
-  readonly commands: Redis
-  private readonly subscriber: Redis
+  /** Connections, names and envelopes, shared with presence and the per-person limits. */
+  readonly link: RedisLink
+  private readonly subscriber: RedisLink['subscriber']
   private readonly hub = new ChannelHub<unknown>()
   /** SUBSCRIBE in flight per channel, so a second local handler also waits until Redis confirms. */
   private readonly subscribing = new Map<string, Promise<void>>()
-  private readonly log: BrokerLogger
+  private readonly log: Logger
   private readonly listeners = new Set<(status: RedisStatus) => void>()
+  private readonly gapListeners = new Set<() => void>()
+  private readonly controlHandlers = new Set<(message: ControlMessage) => void>()
+  /** A publish was dropped (Redis down) or failed since the last resync announcement. */
+  private lostPublishes = false
   private current: RedisStatus = 'down'
   /** The subscriber connection is ready and has subscribed every local channel again since it (re)connected. */
   private resubscribed = false
@@ -53,26 +49,10 @@ export class RedisBroker implements Broker {
   private closed = false
 
   constructor (options: RedisBrokerOptions) {
-    this.prefix = options.prefix
     this.log = options.log
-    const common: RedisOptions = {
-      // Redis is the lossy side (Postgres holds the truth): a command that cannot be sent now fails now
-      // instead of piling up and firing stale publishes minutes later.
-      enableOfflineQueue: false,
-      autoResendUnfulfilledCommands: false,
-      // The local handler set is the one source of truth for subscriptions; on every (re)connect we subscribe
-      // exactly those channels (see resubscribe), which also covers SUBSCRIBEs that failed during an outage and
-      // drops channels whose UNSUBSCRIBE could not reach Redis.
-      autoResubscribe: false,
-      commandTimeout: options.commandTimeoutMs ?? 1000,
-      connectTimeout: 5000,
-      maxRetriesPerRequest: 1,
-      // Keep retrying for as long as the app lives, at most a second apart, so recovery is quick.
-      retryStrategy: (times) => Math.min(times * 100, 1000)
-    }
-    this.commands = new Redis(options.url, { ...common, connectionName: 'chat-commands' })
-    this.subscriber = new Redis(options.url, { ...common, connectionName: 'chat-subscriber' })
-    for (const connection of [this.commands, this.subscriber]) {
+    this.link = new RedisLink({ url: options.url, prefix: options.prefix, commandTimeoutMs: options.commandTimeoutMs })
+    this.subscriber = this.link.subscriber
+    for (const connection of [this.link.commands, this.subscriber]) {
       // Without an error listener ioredis would crash the process on every failed reconnect.
       connection.on('error', (error: Error) => { this.lastError = error.message })
       for (const event of ['ready', 'close', 'end', 'reconnecting']) connection.on(event, () => { this.refreshStatus() })
@@ -80,6 +60,8 @@ export class RedisBroker implements Broker {
     this.subscriber.on('ready', () => { void this.resubscribe() })
     for (const event of ['close', 'end', 'reconnecting']) this.subscriber.on(event, () => { this.resubscribed = false })
     this.subscriber.on('message', (channel: string, payload: string) => { this.receive(channel, payload) })
+    // Held like any local channel, so every (re)subscribe includes it.
+    this.hub.add(this.link.controlChannel, (message) => { this.control(message as ControlMessage | Resync) })
   }
 
   /** Resolves when both connections are ready, or after `ms` with Redis still down (start-up carries on). */
@@ -104,7 +86,7 @@ export class RedisBroker implements Broker {
   /** One bounded round trip, for the readiness probe. */
   async ping (): Promise<RedisStatus> {
     try {
-      await this.commands.ping()
+      await this.link.commands.ping()
       return this.current
     } catch {
       return 'down'
@@ -117,12 +99,22 @@ export class RedisBroker implements Broker {
     return () => { this.listeners.delete(listener) }
   }
 
-  channel (kind: Kind, id: string): string {
-    return `${this.prefix}${kind}:${id}`
+  /** See Broker.onGap: fires when this instance's Redis is back and when another instance announces it is back. */
+  onGap (listener: () => void): () => void {
+    this.gapListeners.add(listener)
+    return () => { this.gapListeners.delete(listener) }
+  }
+
+  get prefix (): string {
+    return this.link.prefix
+  }
+
+  channel (kind: ChannelKind, id: string): string {
+    return this.link.channel(kind, id)
   }
 
   /** The ids of one kind of channel that local handlers listen to. */
-  localIds (kind: Kind): string[] {
+  localIds (kind: ChannelKind): string[] {
     const start = this.channel(kind, '')
     return this.hub.channels().filter((channel) => channel.startsWith(start)).map((channel) => channel.slice(start.length))
   }
@@ -133,12 +125,12 @@ export class RedisBroker implements Broker {
   }
 
   /** Whether a message on this channel arrived after the mark (so it is at least as fresh as anything read since). */
-  receivedSince (kind: Kind, id: string, mark: number): boolean {
+  receivedSince (kind: ChannelKind, id: string, mark: number): boolean {
     return (this.lastReceived.get(this.channel(kind, id)) ?? 0) > mark
   }
 
   /** Hands an event to this instance's handlers only (state re-read after an outage). */
-  deliverLocally (kind: Kind, id: string, event: ChatEvent | UserEvent | PresenceEvent): void {
+  deliverLocally (kind: ChannelKind, id: string, event: ChatEvent | UserEvent | PresenceEvent): void {
     this.hub.deliver(this.channel(kind, id), event)
   }
 
@@ -171,15 +163,27 @@ export class RedisBroker implements Broker {
     return await this.subscribe(this.channel('presence', userKey), handler)
   }
 
+  async publishControl (message: ControlMessage): Promise<void> {
+    await this.publish(this.link.controlChannel, message)
+  }
+
+  async subscribeControl (handler: (message: ControlMessage) => void): Promise<Unsubscribe> {
+    this.controlHandlers.add(handler)
+    let done = false
+    return async () => {
+      if (done) return
+      done = true
+      this.controlHandlers.delete(handler)
+    }
+  }
+
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true
     this.listeners.clear()
-    await Promise.all([this.commands, this.subscriber].map(async (connection) => {
-      // QUIT when connected lets Redis drop our subscriptions cleanly; disconnect() also stops reconnecting.
-      if (connection.status === 'ready') await connection.quit().catch(() => {})
-      connection.disconnect()
-    }))
+    this.gapListeners.clear()
+    this.controlHandlers.clear()
+    await this.link.close()
   }
 
   /**
@@ -188,11 +192,18 @@ export class RedisBroker implements Broker {
    */
   private async publish (channel: string, event: unknown): Promise<void> {
     this.hub.deliver(channel, event)
-    if (this.current === 'down') return
-    const envelope: Envelope = { o: this.instanceId, e: event }
+    await this.publishRemote(channel, event)
+  }
+
+  private async publishRemote (channel: string, event: unknown): Promise<void> {
+    if (this.current === 'down') {
+      this.lostPublishes = true
+      return
+    }
     try {
-      await this.commands.publish(channel, JSON.stringify(envelope))
+      await this.link.commands.publish(channel, encodeEnvelope(event, this.instanceId))
     } catch (error) {
+      this.lostPublishes = true
       this.lastError = error instanceof Error ? error.message : String(error)
       this.refreshStatus()
     }
@@ -222,10 +233,8 @@ export class RedisBroker implements Broker {
   }
 
   private receive (channel: string, payload: string): void {
-    let envelope: Envelope
-    try {
-      envelope = JSON.parse(payload) as Envelope
-    } catch {
+    const envelope = decodeEnvelope(payload)
+    if (envelope === null) {
       this.log.warn({ channel }, 'ignored a malformed message from redis')
       return
     }
@@ -258,7 +267,7 @@ export class RedisBroker implements Broker {
 
   private refreshStatus (): void {
     if (this.closed) return
-    const next: RedisStatus = this.commands.status === 'ready' && this.subscriber.status === 'ready' && this.resubscribed ? 'up' : 'down'
+    const next: RedisStatus = this.link.commands.status === 'ready' && this.subscriber.status === 'ready' && this.resubscribed ? 'up' : 'down'
     if (next === this.current) return
     this.current = next
     if (next === 'down') {
@@ -267,6 +276,42 @@ export class RedisBroker implements Broker {
       this.log.info({ redis: 'up' }, 'redis reachable: real-time fan-out across instances is on')
     }
     for (const listener of [...this.listeners]) listener(next)
+    if (next !== 'up') return
+    // What others published while we were not subscribed never reached our sockets: they catch up. At start-up there
+    // are no sockets yet, so this costs nothing.
+    this.notifyGap()
+    // What we published meanwhile never reached the others: they catch up too. Only then, so that starting an
+    // instance (a deploy) does not make every other instance re-read every socket.
+    if (this.lostPublishes) {
+      this.lostPublishes = false
+      const resync: Resync = { type: 'resync', instance: this.instanceId }
+      void this.publishRemote(this.link.controlChannel, resync)
+    }
+  }
+
+  /** Resyncs are the broker's own business; everything else goes to the registry's handler. */
+  private control (message: ControlMessage | Resync): void {
+    if (message.type === 'resync') {
+      this.notifyGap()
+      return
+    }
+    for (const handler of [...this.controlHandlers]) {
+      try {
+        handler(message)
+      } catch (error) {
+        this.log.error({ err: error }, 'a control handler failed')
+      }
+    }
+  }
+
+  private notifyGap (): void {
+    for (const listener of [...this.gapListeners]) {
+      try {
+        listener()
+      } catch (error) {
+        this.log.error({ err: error }, 'a catch-up handler failed')
+      }
+    }
   }
 }
 

@@ -1,14 +1,17 @@
 // Owns who is online across instances: per-person holder sets in Redis kept alive by heartbeats, swept when an instance dies.
+import type { Logger } from '../logger.js'
 import { identityFromKey } from '../auth/identity.js'
+import type { PresenceEvent } from './broker.js'
 import type { Presence } from './presence.js'
 import type { RedisBroker } from './redis-broker.js'
+import { encodeEnvelope, LUA_ENVELOPE } from './redis-link.js'
 
 export interface RedisPresenceOptions {
   /** A holder not refreshed for this long is gone (its instance crashed or lost Redis). */
   ttlMs: number
   /** How often this instance refreshes the people it holds and sweeps expired holders. */
   heartbeatMs: number
-  log: { warn: (obj: object, msg: string) => void }
+  log: Pick<Logger, 'warn'>
 }
 
 /*
@@ -57,7 +60,7 @@ return 0
 `
 
 /** KEYS: expiry. ARGV: ttl ms, holders key prefix, presence channel prefix, batch size. Returns {expired, went offline}. */
-const SWEEP = `${NOW_MS}
+const SWEEP = `${NOW_MS}${LUA_ENVELOPE}
 local cutoff = now - tonumber(ARGV[1])
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', cutoff, 'LIMIT', 0, tonumber(ARGV[4]))
 local offline = 0
@@ -69,7 +72,7 @@ for _, member in ipairs(expired) do
   if score and tonumber(score) <= cutoff then
     redis.call('ZREM', holders, entry[1])
     if redis.call('EXISTS', holders) == 0 then
-      redis.call('PUBLISH', ARGV[3] .. entry[2], cjson.encode({ e = { user_key = entry[2], user_id = entry[3], online = false } }))
+      redis.call('PUBLISH', ARGV[3] .. entry[2], envelope({ user_key = entry[2], user_id = entry[3], online = false }))
       offline = offline + 1
     end
   end
@@ -79,8 +82,6 @@ return { #expired, offline }
 
 const HEARTBEAT_BATCH = 200
 const SWEEP_BATCH = 500
-
-type Script = (...args: Array<string | number>) => Promise<unknown>
 
 interface Held { userId: string, connections: number }
 
@@ -96,9 +97,9 @@ export class RedisPresence implements Presence {
   private closed = false
 
   constructor (private readonly broker: RedisBroker, private readonly options: RedisPresenceOptions) {
-    this.expiryKey = `${broker.prefix}presence:expiry`
+    this.expiryKey = broker.link.key('presence', 'expiry')
     for (const [name, lua] of [['chatPresenceJoin', JOIN], ['chatPresenceLeave', LEAVE], ['chatPresenceSweep', SWEEP]] as const) {
-      broker.commands.defineCommand(name, { lua })
+      broker.link.defineScript(name, lua)
     }
     this.timer = setInterval(() => { void this.tick() }, options.heartbeatMs)
     this.timer.unref()
@@ -132,7 +133,7 @@ export class RedisPresence implements Presence {
     const others = userKeys.filter((key) => !online.has(key))
     if (others.length === 0 || this.broker.status() === 'down') return online
     try {
-      const replies = await this.broker.commands.pipeline(others.map((key) => ['exists', this.holdersKey(key)])).exec()
+      const replies = await this.broker.link.commands.pipeline(others.map((key) => ['exists', this.holdersKey(key)])).exec()
       replies?.forEach(([error, exists], i) => {
         if (error === null && exists === 1) online.add(others[i] as string)
       })
@@ -154,16 +155,12 @@ export class RedisPresence implements Presence {
   }
 
   private holdersKey (userKey: string): string {
-    return `${this.broker.prefix}presence:holders:${userKey}`
+    return this.broker.link.key('presence', `holders:${userKey}`)
   }
 
   private payload (userKey: string, userId: string, online: boolean): string {
-    return JSON.stringify({ e: { user_key: userKey, user_id: userId, online } })
-  }
-
-  private script (name: string): Script {
-    const commands = this.broker.commands as unknown as Record<string, Script>
-    return (commands[name] as Script).bind(this.broker.commands)
+    const event: PresenceEvent = { user_key: userKey, user_id: userId, online }
+    return encodeEnvelope(event)
   }
 
   /** Registers (or refreshes) this instance as a holder; announces online for anyone nobody held before. */
@@ -183,7 +180,7 @@ export class RedisPresence implements Presence {
         this.payload(userKey, userId, true)
       ])
       try {
-        await this.script('chatPresenceJoin')(keys.length, ...keys, instance, ...args)
+        await this.broker.link.script('chatPresenceJoin')(keys.length, ...keys, instance, ...args)
       } catch {
         // Redis is away; resync() registers everyone held once it is back.
         return
@@ -195,7 +192,7 @@ export class RedisPresence implements Presence {
     const instance = this.broker.instanceId
     if (this.broker.status() === 'up') {
       try {
-        await this.script('chatPresenceLeave')(2, this.expiryKey, this.holdersKey(userKey), instance,
+        await this.broker.link.script('chatPresenceLeave')(2, this.expiryKey, this.holdersKey(userKey), instance,
           JSON.stringify([instance, userKey, userId]), this.broker.channel('presence', userKey),
           this.payload(userKey, userId, false), retry ? '1' : '0')
         this.unsentLeaves.delete(userKey)
@@ -222,7 +219,7 @@ export class RedisPresence implements Presence {
     const mark = this.broker.receivedMark()
     let replies
     try {
-      replies = await this.broker.commands.pipeline(watched.map((key) => ['exists', this.holdersKey(key)])).exec()
+      replies = await this.broker.link.commands.pipeline(watched.map((key) => ['exists', this.holdersKey(key)])).exec()
     } catch {
       return // Gone again; the next recovery replays.
     }
@@ -241,8 +238,8 @@ export class RedisPresence implements Presence {
     try {
       await this.join([...this.held.keys()])
       for (;;) {
-        const result = await this.script('chatPresenceSweep')(1, this.expiryKey, this.options.ttlMs,
-          `${this.broker.prefix}presence:holders:`, this.broker.channel('presence', ''), SWEEP_BATCH) as [number, number]
+        const result = await this.broker.link.script('chatPresenceSweep')(1, this.expiryKey, this.options.ttlMs,
+          this.holdersKey(''), this.broker.channel('presence', ''), SWEEP_BATCH) as [number, number]
         if (result[0] < SWEEP_BATCH) break
       }
     } catch (error) {

@@ -1,10 +1,14 @@
-// Owns one open socket's plumbing: frames parsed and handled strictly in order, error frames, backpressure, heartbeat and cleanup.
+// Owns one open socket's plumbing: frames parsed and handled strictly in order, error frames, backpressure, heartbeat,
+// token expiry and refresh, and cleanup.
 import { randomUUID } from 'node:crypto'
 import WebSocket, { type RawData } from 'ws'
 import { identityKey, type Identity } from '../auth/identity.js'
-import { AppError } from '../errors.js'
+import type { VerifiedToken } from '../auth/token-service.js'
+import { isDatabaseUnavailable } from '../db/database.js'
+import { AppError, frameCode, serviceUnavailable } from '../errors.js'
 import type { ConnectionRegistry } from './connection-registry.js'
 import { parseClientFrame, type ClientFrame, type ClientFrameType, type FrameError, type ServerFrame } from './frames.js'
+import { CLOSE_BANNED, CLOSE_IDENTITY_CLAIMED, CLOSE_TOKEN_EXPIRED } from '../protocol/limits.js'
 
 export type SessionKind = 'chat' | 'inbox'
 
@@ -22,11 +26,22 @@ export interface SessionHandler {
 
 export interface SessionOptions {
   registry: ConnectionRegistry
+  /** The chat a chat socket is open on (the registry closes a chat's sockets by it); absent for the inbox. */
+  chatId?: string
   maxBufferedBytes: number
+  /** When the token the socket was opened with expires (ms since the epoch); null: never. */
+  expiresAt: number | null
+  /** Checks the fresh token of an auth frame, and the person behind it as an upgrade would (claimed guest, ban). */
+  verifyToken: (token: string) => Promise<VerifiedToken> | VerifiedToken
+  /** Gives back what the socket held beyond the session (its slot in the per-person socket limit); never throws. */
+  release?: () => Promise<void>
 }
 
+// setTimeout cannot wait longer than 2^31-1 ms (about 24.8 days; anonymous tokens last a year): longer waits go in steps.
+const MAX_TIMER_MS = 2_147_483_647
+
 // Frames are cheap to queue but not free: a client that floods faster than we handle is cut instead of buffered forever.
-const MAX_QUEUED_FRAMES = 256
+export const MAX_QUEUED_FRAMES = 256
 
 function text (data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8')
@@ -36,6 +51,7 @@ function text (data: RawData): string {
 export class Session {
   readonly id = randomUUID()
   readonly userKey: string
+  readonly chatId: string | null
   /** Cleared at each heartbeat ping, set again by the pong. */
   alive = true
   /** Resolves after the socket closed and the handler cleaned up (unsubscribed, presence left). */
@@ -44,6 +60,8 @@ export class Session {
   private queued = 0
   private state: 'open' | 'closing' | 'closed' = 'open'
   private failed = false
+  private expiresAt: number | null
+  private expiryTimer: NodeJS.Timeout | null = null
 
   constructor (
     readonly socket: WebSocket,
@@ -53,6 +71,8 @@ export class Session {
     private readonly options: SessionOptions
   ) {
     this.userKey = identityKey(identity)
+    this.chatId = options.chatId ?? null
+    this.expiresAt = options.expiresAt
     const registry = options.registry
     socket.on('message', (data, isBinary) => { this.receive(data, isBinary) })
     socket.on('pong', () => { this.alive = true })
@@ -63,9 +83,12 @@ export class Session {
     this.finished = new Promise((resolve) => {
       socket.once('close', () => {
         this.state = 'closed'
+        this.clearExpiry()
         this.queue = this.queue
           .then(async () => { await handler.close(this) })
           .catch((error: unknown) => { registry.log.error({ err: error, connection: this.id }, 'websocket cleanup failed') })
+          // Before remove: once the registry reports the socket closed, its slot can be taken again.
+          .then(async () => { await options.release?.() })
           .finally(() => { registry.remove(this) })
         resolve(this.queue)
       })
@@ -74,9 +97,16 @@ export class Session {
       this.close(1001, 'Server shutting down; reconnect')
       return
     }
+    this.scheduleExpiry()
     this.enqueue(async () => { await handler.open(this) }, (error) => {
       // Without its subscriptions and history this socket would silently miss messages: better closed than wrong.
       this.failed = true
+      if (isDatabaseUnavailable(error)) {
+        // An outage, not a bug: 1013 tells the client to come back later (with backoff) rather than at once.
+        registry.log.warn({ connection: this.id, reason: error instanceof Error ? error.message : String(error) }, 'websocket setup failed: database unavailable')
+        this.close(1013, 'Service unavailable; try again later')
+        return
+      }
       registry.log.error({ err: error, connection: this.id }, 'websocket setup failed')
       this.close(1011, 'Internal error; reconnect')
     })
@@ -163,6 +193,11 @@ export class Session {
       this.enqueue(() => { this.send({ type: 'pong' }) })
       return
     }
+    if (frame.type === 'auth') {
+      const token = frame.token
+      this.enqueue(async () => { await this.reauthenticate(token) })
+      return
+    }
     const verdict = this.handler.admit?.(frame) ?? null
     if (verdict === 'drop') return
     if (verdict !== null) {
@@ -172,6 +207,51 @@ export class Session {
     this.enqueue(async () => { await this.handler.handle(frame, this) }, (error) => {
       this.sendError(this.describe(error, frame.type === 'message' ? frame.client_message_id : undefined))
     })
+  }
+
+  /**
+   * A fresh token extends the socket's life to its exp. It must name the same person (same id, same kind): a socket
+   * never changes hands. A token that fails either way is answered with an error frame and the current expiry stands.
+   */
+  private async reauthenticate (token: string): Promise<void> {
+    let verified: VerifiedToken
+    try {
+      verified = await this.options.verifyToken(token)
+    } catch (error) {
+      // Not a verdict on the token (the database could not answer the ban check, say): the usual error frame.
+      if (!(error instanceof AppError)) { this.sendError(this.describe(error, undefined)); return }
+      // The person is refused as a whole (a claimed guest, a ban that raced this socket's opening): so is this socket.
+      if (error.code === 'token_claimed') { this.close(CLOSE_IDENTITY_CLAIMED, 'identity_claimed'); return }
+      if (error.code === 'banned') { this.close(CLOSE_BANNED, 'banned'); return }
+      this.sendError({ code: 'unauthorized', message: `${error.message}; the current token still applies until it expires` })
+      return
+    }
+    if (identityKey(verified.identity) !== this.userKey) {
+      this.sendError({ code: 'forbidden', message: 'The token is for a different user; the current token still applies until it expires' })
+      return
+    }
+    this.expiresAt = verified.expiresAt
+    this.scheduleExpiry()
+    this.send({ type: 'auth_ok', exp: Math.floor(verified.expiresAt / 1000) })
+  }
+
+  private scheduleExpiry (): void {
+    this.clearExpiry()
+    if (this.expiresAt === null || this.state !== 'open') return
+    const left = this.expiresAt - Date.now()
+    if (left <= 0) {
+      this.options.registry.countRejected('token_expired')
+      this.options.registry.log.info({ connection: this.id }, 'websocket token expired; closing')
+      this.close(CLOSE_TOKEN_EXPIRED, 'token_expired')
+      return
+    }
+    this.expiryTimer = setTimeout(() => { this.scheduleExpiry() }, Math.min(left, MAX_TIMER_MS))
+    this.expiryTimer.unref()
+  }
+
+  private clearExpiry (): void {
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer)
+    this.expiryTimer = null
   }
 
   private enqueue (task: () => Promise<void> | void, onError?: (error: unknown) => void): void {
@@ -192,7 +272,12 @@ export class Session {
   /** The error frame for a failed frame: our own errors say what went wrong; anything else says only that it did. */
   private describe (error: unknown, clientMessageId: string | undefined): FrameError {
     const withId = clientMessageId === undefined ? {} : { client_message_id: clientMessageId }
-    if (error instanceof AppError) return { code: error.code, message: error.message, ...withId }
+    if (error instanceof AppError) return { code: frameCode(error.code), message: error.message, ...withId }
+    if (isDatabaseUnavailable(error)) {
+      this.options.registry.log.warn({ connection: this.id, reason: error instanceof Error ? error.message : String(error) }, 'websocket frame failed: database unavailable')
+      const message = clientMessageId === undefined ? serviceUnavailable().message : 'Service temporarily unavailable; not stored, resend shortly with the same client_message_id'
+      return { code: frameCode('service_unavailable'), message, ...withId }
+    }
     this.options.registry.log.error({ err: error, connection: this.id }, 'websocket frame failed')
     return { code: 'internal_error', message: 'Internal error; try again (a resend with the same client_message_id is safe)', ...withId }
   }

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Config } from '../config.js'
-import { ErrorResponse } from './schemas.js'
+import { ErrorResponse } from '../http/schemas.js'
 
 const anonymousRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   app.post('/anonymous', {

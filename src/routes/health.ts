@@ -30,6 +30,9 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const redis = app.pingRedis()
+    if (!app.databaseIsReady()) {
+      return await reply.status(503).send({ status: 'unavailable' as const, database: 'down' as const, redis: await redis, reason: 'database opening' })
+    }
     try {
       await pingDatabase(app.db, READY_TIMEOUT_MS)
       return { status: 'ready' as const, database: 'up' as const, redis: await redis }

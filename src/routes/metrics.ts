@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Config } from '../config.js'
 import { AppError } from '../errors.js'
 import { bearerToken } from '../plugins/auth.js'
-import { ErrorResponse } from './schemas.js'
+import { ErrorResponse } from '../http/schemas.js'
 
 // Hashing first gives equal lengths, so the comparison takes the same time whatever was sent.
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest()

@@ -167,3 +167,35 @@ t.test('the app verifies with the configured public key and claim', async (t) =>
     t.match(response.json(), { error: { code: 'unauthorized' } })
   }
 })
+
+t.test('roles come from the claim AUTH_JWT_ROLES_CLAIM names: chat_moderator there opens the moderation routes, under "roles" it does not', async (t) => {
+  const app = await buildTestApp(t, testConfig(t, { AUTH_JWT_ROLES_CLAIM: 'https://shop.example/roles' }))
+  const as = (claims: Record<string, unknown>) => ({ authorization: `Bearer ${hs256(TEST_JWT_SECRET, { exp: inAnHour(), ...claims })}` })
+  const reports = async (headers: { authorization: string }) => await app.inject({ url: '/api/chat/moderation/reports', headers })
+
+  const allowed = await reports(as({ sub: 'mod-7', 'https://shop.example/roles': ['chat_moderator'] }))
+  t.equal(allowed.statusCode, 200, 'a moderator under the configured claim')
+  t.same(allowed.json(), { reports: [], next_cursor: null })
+
+  const unknown = await app.inject({ url: '/api/chat/moderation/nothing-here' })
+  for (const [name, claims] of [
+    ['the default claim name only', { sub: 'mod-8', roles: ['chat_moderator'] }],
+    ['another role under the configured claim', { sub: 'mod-9', 'https://shop.example/roles': ['admin'] }]
+  ] as const) {
+    const refused = await reports(as(claims))
+    t.equal(refused.statusCode, 404, `${name}: the route does not exist, as for everyone else`)
+    t.equal(refused.json().error.code, unknown.json().error.code, `${name}: answered like an unknown route`)
+  }
+})
+
+t.test('verifyWithExpiry gives the identity and when the token stops being valid', async (t) => {
+  const tokens = service({})
+  const exp = inAnHour()
+  t.same(tokens.verifyWithExpiry(hs256(TEST_JWT_SECRET, { sub: 'user-1', exp })), { identity: { userId: 'user-1', registered: true }, expiresAt: exp * 1000, displayName: null })
+  t.equal(tokens.verifyWithExpiry(hs256(TEST_JWT_SECRET, { sub: 'user-1', exp, name: ' Ivan\u0000 ' })).displayName, 'Ivan', 'the name claim, cleaned')
+  const anonymous = tokens.mintAnonymous()
+  const verified = tokens.verifyWithExpiry(anonymous.token)
+  t.same(verified.identity, { userId: anonymous.buyer_id, registered: false })
+  t.ok(verified.expiresAt > Date.now() + 300 * 24 * 3600 * 1000, 'anonymous sessions last about a year')
+  t.throws(() => tokens.verifyWithExpiry(hs256(TEST_JWT_SECRET, { sub: 'user-1', exp: aMinuteAgo() })), { code: 'unauthorized' })
+})

@@ -7,6 +7,7 @@ import { throughput } from '../../bench/scenarios/throughput.js'
 import { capacity } from '../../bench/scenarios/capacity.js'
 import { inbox } from '../../bench/scenarios/inbox.js'
 import { reconnect } from '../../bench/scenarios/reconnect.js'
+import { attachments } from '../../bench/scenarios/attachments.js'
 import type { TargetKind } from '../../bench/lib/target.js'
 import { postgresUrl } from '../fixtures/app.js'
 
@@ -65,7 +66,7 @@ t.test('inbox: seeded reads answer 200 for every call', async (t) => {
   const seeded = r.targets.find(x => x.kind === service)
   t.same(seeded?.seeded, { chats: 40, messages: 400 }, 'data set seeded as asked')
   for (const target of r.targets) {
-    t.equal(target.endpoints.length, 4, `${target.kind}: four endpoints measured`)
+    t.equal(target.endpoints.length, 6, `${target.kind}: six endpoints measured (the grouped inbox whole, page 1 and every page)`)
     for (const e of target.endpoints) {
       t.equal(e.errors, 0, `${target.kind} ${e.name}: no errors`)
       t.equal(e.latency.count, 5, `${target.kind} ${e.name}: 5 calls timed`)
@@ -88,4 +89,15 @@ t.test('reconnect: dropped clients resume with after_seq and miss or repeat noth
     }
   }
   t.equal(readJson(r.path).scenario, 'reconnect', 'results file written')
+})
+
+t.test('attachments: every photo upload is accepted, on the service and the relay floor', async (t) => {
+  const r = await attachments({ ...common, resultsDir: resultsDir(t), uploads: 4, concurrency: 2, photoBytes: 64 * 1024 })
+  t.same(r.targets.map(x => x.kind), targets)
+  for (const x of r.targets) {
+    t.equal(x.ok, 4, `${x.kind}: 4 uploads answered 201`)
+    t.same(x.errors, {}, `${x.kind}: no errors`)
+    t.equal(x.latency.count, 4, `${x.kind}: latencies recorded`)
+  }
+  t.equal(readJson(r.path).scenario, 'attachments', 'results file written')
 })

@@ -43,7 +43,7 @@ t.test('buyer and seller chat live through the demo pages', { skip: noChromium }
   await sellerPage.locator('.main textarea').press('Enter')
   await buyer.locator('.msg:not(.mine) .txt', { hasText: 'Yes, it is' }).waitFor()
   t.equal(await buyer.locator('.panel .typing').textContent(), '', 'typing line cleared by the reply')
-  t.match(await buyer.locator('.panel [aria-live]').textContent(), /Yes, it is/, 'the reply is announced')
+  t.match(await buyer.locator('.panel .sr[aria-live]').textContent(), /Yes, it is/, 'the reply is announced')
   await screenshot(buyer, 'product-page-chat-desktop')
   await screenshot(sellerPage, 'seller-inbox-desktop', true)
 

@@ -44,7 +44,7 @@ const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/listing
 
 const app = await buildTestApp(t, testConfig(t, {
   LISTING_LOOKUP_URL: base,
-  LISTING_LOOKUP_TIMEOUT_MS: '300',
+  LISTING_LOOKUP_TIMEOUT_MS: '2000',
   LISTING_LOOKUP_CACHE_SECONDS: '60',
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: '1000',
   RATE_LIMIT_CREATE_CHAT_PER_MINUTE: '1000'
@@ -128,4 +128,51 @@ t.test('a registered buyer is checked the same way', async (t) => {
   const buyer = chatApi(app, registeredUser('lookup-registered-buyer'))
   t.equal((await buyer.openChat('someone-elses', 'lookup-seller')).error?.code, 'seller_mismatch')
   t.equal((await buyer.openChat('active', 'lookup-seller')).status, 201)
+})
+
+t.test("the lookup's listing details are kept on the chat, checked, and shown to both sides", async (t) => {
+  listings.set('detailed', json(200, {
+    seller_id: 'lookup-seller',
+    active: true,
+    title: 'Bike <script>alert(1)</script>\n26"',
+    price: 1200.5,
+    currency: 'uah',
+    image_url: 'https://img.example/bike.jpg',
+    url: 'javascript:alert(1)'
+  }))
+  const buyer = chatApi(app, await anonymousBuyer(app))
+  const opened = await buyer.openChat('detailed', 'lookup-seller')
+  t.equal(opened.status, 201)
+  t.same(opened.body.listing, { title: 'Bike 26"', price: '1200.5', currency: 'UAH', image_url: 'https://img.example/bike.jpg', url: null },
+    'plain one-line title, price as text, only http(s) links')
+  // A chat reaches the seller's inbox with its first message.
+  t.equal((await buyer.send(opened.body.id, 'Is it still available?')).status, 201)
+  const seller = registeredUser('lookup-seller')
+  const grouped = (await chatApi(app, seller).grouped()).body
+  const group = grouped.find((g) => g.listing_id === 'detailed')
+  t.equal(group?.chats[0]?.listing.title, 'Bike 26"', 'the grouped inbox shows it too')
+})
+
+t.test('listing details are refreshed once older than LISTING_LOOKUP_CACHE_SECONDS, and never come from the buyer', async (t) => {
+  const fresh = await buildTestApp(t, testConfig(t, { LISTING_LOOKUP_URL: base, LISTING_LOOKUP_CACHE_SECONDS: '0', LISTING_LOOKUP_TIMEOUT_MS: '5000' }))
+  listings.set('renamed', json(200, { seller_id: 'lookup-seller', active: true, title: 'Old title' }))
+  const buyer = await anonymousBuyer(fresh)
+  const first = await chatApi(fresh, buyer).openChat('renamed', 'lookup-seller')
+  t.equal(first.status, 201, JSON.stringify(first.body))
+  t.equal(first.body.listing.title, 'Old title')
+  listings.set('renamed', json(200, { seller_id: 'lookup-seller', active: true, title: 'New title', url: 'https://shop.example/renamed' }))
+  const again = await chatApi(fresh, buyer).openChat('renamed', 'lookup-seller')
+  t.match(again.body.listing, { title: 'New title', url: 'https://shop.example/renamed' })
+  listings.set('renamed', json(500, {}))
+  t.equal((await chatApi(fresh, buyer).openChat('renamed', 'lookup-seller')).body.listing.title, 'New title', 'a failed refresh keeps the last known')
+
+  const noLookup = await buildTestApp(t)
+  const guest = await anonymousBuyer(noLookup)
+  const response = await noLookup.inject({
+    method: 'POST',
+    url: '/api/chat/chats',
+    headers: guest.headers,
+    payload: { listing_id: 'l-1', seller_id: 's-1', title: 'Pay here', url: 'https://phish.example', listing: { title: 'Pay here' } }
+  })
+  t.same(response.json().listing, { title: null, price: null, currency: null, image_url: null, url: null }, 'nothing from the request')
 })

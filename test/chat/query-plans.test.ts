@@ -52,14 +52,15 @@ async function plansOf (fn: (db: chats.Db) => Promise<unknown>): Promise<Array<{
 
 const busy = { userId: 'busy', registered: true }
 const anonBuyer = { userId: 'busy-b1', registered: false }
-const registeredBuyer = { userId: 'busy-b2', registered: true }
 
 // [what, the queries, indexes at least one statement must use]
 const cases: Array<[string, (db: chats.Db) => Promise<unknown>, string[]]> = [
   ['my chats as seller', (d) => chats.listChats(d, busy, { role: 'seller', limit: 50, offset: 0 }), ['chats_seller_activity_idx']],
   ['my chats, both roles', (d) => chats.listChats(d, busy, { role: null, limit: 50, offset: 100 }), ['chats_seller_activity_idx', 'chats_buyer_activity_idx']],
   ['my chats as anonymous buyer', (d) => chats.listChats(d, anonBuyer, { role: null, limit: 50, offset: 0 }), ['chats_buyer_activity_idx']],
-  ['grouped inbox', (d) => chats.listSellerChats(d, 'busy'), ['chats_seller_activity_idx']],
+  ['grouped inbox', (d) => chats.sellerGroupsJson(d, 'busy'), ['chats_seller_activity_idx']],
+  ['grouped inbox, a page', (d) => chats.sellerGroupsPage(d, 'busy', 10, null), ['chats_seller_activity_idx']],
+  ['grouped inbox, a later page', (d) => chats.sellerGroupsPage(d, 'busy', 10, { activityAt: '2020-01-01T00:00:00.000000Z', chatId: '00000000-0000-4000-8000-000000000000' }), ['chats_seller_activity_idx', 'chats_seller_listing_activity_idx']],
   ['unread count, seller', (d) => chats.unreadTotals(d, busy), ['chats_seller_activity_idx']],
   ['unread count, buyer', (d) => chats.unreadTotals(d, anonBuyer), ['chats_buyer_activity_idx']],
   ['presence counterparts', (d) => chats.counterpartKeys(d, busy), ['chats_seller_activity_idx']],
@@ -68,8 +69,8 @@ const cases: Array<[string, (db: chats.Db) => Promise<unknown>, string[]]> = [
   ['history, after_seq', (d) => messages.pageMessages(d, longChat, { limit: 50, beforeSeq: null, afterSeq: 1000, offset: null }), ['messages_pkey']],
   ['history, offset', (d) => messages.pageMessages(d, longChat, { limit: 50, beforeSeq: null, afterSeq: null, offset: 500 }), ['messages_pkey']],
   ['one chat', (d) => chats.findChat(d, longChat), ['chats_pkey']],
-  ['create-or-get lookup', (d) => chats.findChatByKey(d, 'busy-l2', 'busy', 'busy-b2'), []],
-  ['retry lookup', (d) => messages.findByClientMessageId(d, longChat, 'busy', 'c10'), []],
+  ['create-or-get lookup', (d) => chats.findChatByKey(d, 'busy-l2', 'busy', { userId: 'busy-b2', registered: true }), []],
+  ['retry lookup', (d) => messages.findByClientMessageId(d, longChat, { userId: 'busy', registered: true }, 'c10'), []],
   ['mark read', (d) => chats.advanceReadPointer(d, longChat, 'seller', 1500), ['chats_pkey']],
   ['hide', (d) => chats.setHidden(d, longChat, 'buyer', true), ['chats_pkey']],
   ['send', (d) => messages.insertMessages(d, [{ id: '00000000-0000-4000-8000-000000000001', chatId: longChat, senderId: 'busy', senderIsRegistered: true, text: 'x', preview: 'x', clientMessageId: 'c-new' }]), ['chats_pkey']],

@@ -100,17 +100,46 @@ t.test('a client_message_id used again is a duplicate, whether stored earlier or
   ])
 })
 
-t.test('a failing statement rejects every send it carried, stores none, and later sends go through', async (t) => {
-  const batcher = new SendBatcher(db, { maxBatch: 500, maxInFlight: 1, waitingPerExtraBatch: 16 })
-  const chatId = await newChat('s6', 'b6')
-  const broken = { ...message(chatId, 'b6', 'bad id'), id: 'not-a-uuid' }
-  const results = await Promise.allSettled([
-    batcher.submit(message(chatId, 'b6', 'riding along')),
-    batcher.submit(broken)
-  ])
-  t.same(results.map((r) => r.status), ['rejected', 'rejected'])
-  t.same(await storedTexts(chatId), [], 'nothing of the failed statement is stored')
-  t.same(seqOf(await batcher.submit(message(chatId, 'b6', 'after'))), 1, 'the next send stores, with no seq lost')
+t.test(`a statement the database refuses for one message fails only that message; the others store in order (${backend})`, async (t) => {
+  const { db: countedDb, count } = counting()
+  const batcher = new SendBatcher(countedDb, { maxBatch: 500, maxInFlight: 1, waitingPerExtraBatch: 16 })
+  const chatIds = [await newChat('s6', 'b6'), await newChat('s6', 'b66'), await newChat('s66', 'b6')]
+  // Bypassing validation, as a message that slipped past it would: PostgreSQL refuses U+0000 in text, and a
+  // malformed uuid; either fails the whole statement.
+  const culprits = [
+    message(chatIds[1] as string, 's6', 'bad client id', { clientMessageId: 'nul\u0000' }),
+    { ...message(chatIds[2] as string, 'b6', 'bad id'), id: 'not-a-uuid' }
+  ]
+  const sends: Array<Promise<InsertOutcome>> = []
+  for (let k = 0; k < 20; k++) {
+    for (const [c, chatId] of chatIds.entries()) sends.push(batcher.submit(message(chatId, c === 2 ? 'b6' : 's6', `chat ${c} message ${k}`)))
+    if (k === 5) sends.push(batcher.submit(culprits[0] as NewMessage))
+    if (k === 13) sends.push(batcher.submit(culprits[1] as NewMessage))
+  }
+  const results = await Promise.allSettled(sends)
+  const rejected = results.flatMap((r, i) => r.status === 'rejected' ? [i] : [])
+  t.same(rejected, [18, 43], 'only the two culprits fail')
+  for (const [c, chatId] of chatIds.entries()) {
+    t.same(await storedTexts(chatId), Array.from({ length: 20 }, (_, k) => ({ seq: k + 1, message_text: `chat ${c} message ${k}` })), `chat ${c}: every other message, seqs 1..20 in send order`)
+  }
+  t.ok(count() < 62 / 2, `isolated by halves, not one statement per message (${count()} statements)`)
+  t.same(seqOf(await batcher.submit(message(chatIds[0] as string, 's6', 'after'))), 21, 'the next send stores, with no seq lost')
+})
+
+t.test('a statement that fails for a reason unrelated to its messages fails its batch once, without retries', async (t) => {
+  let statements = 0
+  const failing = db.withPlugin({
+    transformQuery: () => {
+      statements++
+      throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })
+    },
+    transformResult: async (args) => args.result
+  })
+  const batcher = new SendBatcher(failing, { maxBatch: 500, maxInFlight: 1, waitingPerExtraBatch: 16 })
+  const chatId = await newChat('s9', 'b9')
+  const results = await Promise.allSettled(Array.from({ length: 10 }, async (_, k) => await batcher.submit(message(chatId, 'b9', `m${k}`))))
+  t.same(results.map((r) => r.status), Array(10).fill('rejected'))
+  t.equal(statements, 1, 'splitting would only multiply the load on a failing database')
 })
 
 t.test(`two instances sending to the same chats at once store every message once, with gapless seqs (${backend})`, async (t) => {

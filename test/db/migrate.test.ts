@@ -1,9 +1,11 @@
 // Migrations: applied once, recorded, and safe when two instances start at the same moment.
 import t from 'tap'
-import { sql } from 'kysely'
+import { Kysely, PGliteDialect, PostgresDialect, sql, type DatabaseConnection, type Dialect, type Driver } from 'kysely'
+import pg from 'pg'
 import { openDatabase } from '../../src/db/database.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
 import { migrations } from '../../migrations/index.js'
+import type { Database } from '../../src/db/schema.js'
 import { testConfig } from '../fixtures/app.js'
 
 t.test('two instances migrating at once apply each migration exactly once', async (t) => {
@@ -27,4 +29,84 @@ t.test('two instances migrating at once apply each migration exactly once', asyn
   t.same(recorded.rows.map((r) => r.name), Object.keys(migrations).sort())
   const tables = await first.db.introspection.getTables()
   t.ok(['chats', 'messages', 'seller_buyer_labels'].every((name) => tables.some((table) => table.name === name)), 'tables exist')
+})
+
+/** The test's own connection to the config's database, failing the statements `fault` picks as the server would. */
+async function faultyDatabase (t: { teardown: (fn: () => unknown) => void }, config: ReturnType<typeof testConfig>, fault: (sql: string) => Error | null): Promise<Kysely<Database>> {
+  let inner: Dialect
+  if (config.database.kind === 'postgres') {
+    // openDatabase creates the test's schema; this pool then works in it as the service's own would.
+    const handle = await openDatabase(config.database)
+    await handle.close()
+    const pool = new pg.Pool({ connectionString: config.database.url, max: 2, options: `-c search_path="${config.database.schema ?? 'public'}"` })
+    inner = new PostgresDialect({ pool })
+  } else {
+    const { PGlite } = await import('@electric-sql/pglite')
+    const pglite = new PGlite()
+    inner = new PGliteDialect({ pglite })
+  }
+  const wrap = (connection: DatabaseConnection): DatabaseConnection => {
+    const execute = connection.executeQuery.bind(connection)
+    connection.executeQuery = async (query) => {
+      const error = fault(query.sql)
+      if (error !== null) throw error
+      return await execute(query)
+    }
+    return connection
+  }
+  const dialect: Dialect = {
+    createAdapter: () => inner.createAdapter(),
+    createQueryCompiler: () => inner.createQueryCompiler(),
+    createIntrospector: (db) => inner.createIntrospector(db),
+    createDriver: () => {
+      const driver = inner.createDriver()
+      const wrapped = new WeakSet<DatabaseConnection>()
+      const faulty: Driver = {
+        init: async () => { await driver.init() },
+        acquireConnection: async () => {
+          const connection = await driver.acquireConnection()
+          if (!wrapped.has(connection)) { wrapped.add(connection); wrap(connection) }
+          return connection
+        },
+        beginTransaction: async (connection, settings) => { await driver.beginTransaction(connection, settings) },
+        commitTransaction: async (connection) => { await driver.commitTransaction(connection) },
+        rollbackTransaction: async (connection) => { await driver.rollbackTransaction(connection) },
+        releaseConnection: async (connection) => { await driver.releaseConnection(connection) },
+        destroy: async () => { await driver.destroy() }
+      }
+      return faulty
+    }
+  }
+  const db = new Kysely<Database>({ dialect })
+  t.teardown(async () => { await db.destroy() })
+  return db
+}
+
+t.test('a schema dropped by someone else while the migrator looks around does not fail the start', async (t) => {
+  const config = testConfig(t)
+  const schema = config.database.kind === 'postgres' ? config.database.schema : null
+  // What PostgreSQL answers when another tenant of the database drops its schema under the Migrator's listing of
+  // every table (it looks schemas up by name).
+  let raced = 0
+  const db = await faultyDatabase(t, config, (text) => {
+    if (raced > 0 || !text.includes('pg_get_serial_sequence')) return null
+    raced++
+    return Object.assign(new Error('schema "test_other_tenant" does not exist'), { code: '3F000' })
+  })
+  const outcome = await migrateToLatest(db, schema)
+  t.equal(raced, 1, 'the race happened')
+  t.same(outcome.applied.sort(), Object.keys(migrations).sort(), 'and the migrations were applied on the next look')
+})
+
+t.test('a migration that fails is reported, not retried', async (t) => {
+  const config = testConfig(t)
+  const schema = config.database.kind === 'postgres' ? config.database.schema : null
+  let attempts = 0
+  const db = await faultyDatabase(t, config, (text) => {
+    if (!/create table "chats"/i.test(text)) return null
+    attempts++
+    return Object.assign(new Error('could not extend file: No space left on device'), { code: '53100' })
+  })
+  await t.rejects(migrateToLatest(db, schema), { name: 'MigrationError', message: /0001-chats-and-messages failed/ })
+  t.equal(attempts, 1, 'tried once')
 })

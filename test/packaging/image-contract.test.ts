@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { cp, mkdir, readFile, readdir, symlink } from 'node:fs/promises'
-import { basename, join, posix } from 'node:path'
+import { basename, join, posix, relative, sep } from 'node:path'
 import t from 'tap'
 import { isolatedDatabase, productionEnv, projectRoot, run, startServer, tempDir } from '../fixtures/child-server.js'
 
@@ -44,8 +44,15 @@ function envOf (stage: Stage): Record<string, string> {
   return env
 }
 
-/** COPY [--from=stage] src... dest, resolved against the stage's WORKDIR and mirrored into `root`. */
-async function mirrorCopy (instruction: Instruction, root: string, workdir: string, stages: Record<string, { root: string, workdir: string }>): Promise<void> {
+/** .dockerignore's patterns as tests on a context-relative path ('*' within a name; a folder excludes what is under it). */
+function contextFilter (dockerignore: string): (relativePath: string) => boolean {
+  const patterns = dockerignore.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#') && !line.startsWith('!'))
+    .map((pattern) => new RegExp('^' + pattern.replace(/\/$/, '').replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*') + '(/|$)'))
+  return (relativePath) => !patterns.some((pattern) => pattern.test(relativePath))
+}
+
+/** COPY [--from=stage] src... dest, resolved against the stage's WORKDIR and mirrored into `root`; the context honours .dockerignore. */
+async function mirrorCopy (instruction: Instruction, root: string, workdir: string, stages: Record<string, { root: string, workdir: string }>, inContext: (relativePath: string) => boolean): Promise<void> {
   const parts = instruction.args.split(' ')
   const flags = parts.filter((part) => part.startsWith('--'))
   const paths = parts.filter((part) => !part.startsWith('--'))
@@ -58,7 +65,8 @@ async function mirrorCopy (instruction: Instruction, root: string, workdir: stri
     const sourcePath = join(source.root, posix.relative('/', posix.resolve(source.workdir, path)))
     if (!existsSync(sourcePath)) throw new Error(`COPY ${path}: not there, so docker build would fail at "COPY ${instruction.args}"`)
     const target = paths.length > 1 || dest.endsWith('/') ? join(destPath, basename(path)) : destPath
-    await cp(sourcePath, target, { recursive: true, errorOnExist: false })
+    const filter = from === undefined ? (file: string) => inContext(relative(projectRoot, file).split(sep).join('/')) : () => true
+    await cp(sourcePath, target, { recursive: true, errorOnExist: false, filter })
   }
 }
 
@@ -85,7 +93,9 @@ t.test('the image built from the Dockerfile serves, passes its health check and 
   t.same(execForm(all(runtime, 'CMD').at(-1)?.args ?? '[]'), ['node', 'dist/src/server.js'], 'starts node directly (no npm, which would build)')
   t.notOk(all(runtime, 'COPY').some((instruction) => /node_modules/.test(instruction.args)), 'dev dependencies never reach the runtime stage')
 
-  const ignored = (await readFile(join(projectRoot, '.dockerignore'), 'utf8')).split('\n').map((line) => line.trim())
+  const dockerignore = await readFile(join(projectRoot, '.dockerignore'), 'utf8')
+  const inContext = contextFilter(dockerignore)
+  const ignored = dockerignore.split('\n').map((line) => line.trim())
   for (const entry of ['node_modules', 'dist', '.env', 'data']) t.ok(ignored.includes(entry), `.dockerignore keeps ${entry} out of the context`)
 
   // Build stage. node_modules is linked instead of `npm ci` with dev dependencies (same lockfile, much faster).
@@ -95,10 +105,17 @@ t.test('the image built from the Dockerfile serves, passes its health check and 
   const buildApp = join(buildRoot, posix.relative('/', buildWorkdir))
   await mkdir(buildApp, { recursive: true })
   for (const instruction of build.instructions) {
-    if (instruction.keyword === 'COPY') await mirrorCopy(instruction, buildRoot, buildWorkdir, stageDirs)
+    if (instruction.keyword === 'COPY') await mirrorCopy(instruction, buildRoot, buildWorkdir, stageDirs, inContext)
     else if (instruction.keyword === 'RUN' && /^npm ci\b/.test(instruction.args)) await symlink(join(projectRoot, 'node_modules'), join(buildApp, 'node_modules'), 'dir')
     else if (instruction.keyword === 'RUN' && instruction.args === 'npm run build') await run('npm', ['run', 'build', '--silent'], { cwd: buildApp })
     else if (instruction.keyword === 'RUN') t.fail(`the contract test does not know how to replay build step "RUN ${instruction.args}": teach it`)
+  }
+
+  // The widgets are built in the image (esbuild from web/), never taken from a developer's static/ folder.
+  for (const bundle of ['chat.js', 'seller-chats.js']) {
+    t.notOk(inContext(`static/${bundle}`), `.dockerignore keeps a local static/${bundle} out of the context`)
+    t.ok(existsSync(join(buildApp, 'static', bundle)) && existsSync(join(buildApp, 'static', `${bundle}.map`)),
+      `the build stage made static/${bundle} and its source map`)
   }
 
   // Runtime stage.
@@ -108,7 +125,7 @@ t.test('the image built from the Dockerfile serves, passes its health check and 
   await mkdir(app, { recursive: true })
   for (const instruction of runtime.instructions) {
     if (instruction.keyword === 'COPY') {
-      await mirrorCopy(instruction, runtimeRoot, workdir, stageDirs)
+      await mirrorCopy(instruction, runtimeRoot, workdir, stageDirs, inContext)
     } else if (instruction.keyword === 'RUN') {
       for (const command of instruction.args.split(' && ')) {
         if (command.startsWith('npm ci --omit=dev --ignore-scripts')) {
@@ -153,7 +170,9 @@ t.test('the image built from the Dockerfile serves, passes its health check and 
   const widget = await fetch(`${server.url}/static/chat.js`)
   t.equal(widget.status, 200, 'the widget is in the image')
   t.equal(widget.headers.get('cross-origin-resource-policy'), 'cross-origin')
-  await widget.arrayBuffer()
+  const widgetText = await widget.text()
+  t.match(widgetText, /sourceMappingURL=chat\.js\.map\s*$/, 'it is the esbuild bundle, with its source map')
+  t.equal((await fetch(`${server.url}/static/seller-chats.js`)).status, 200, 'so is the seller inbox')
 
   const probe = async (port: number): Promise<number | null> => {
     const [program, ...args] = execForm(healthcheck) as [string, ...string[]]

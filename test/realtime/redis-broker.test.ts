@@ -2,7 +2,7 @@
 import t from 'tap'
 import type { ChatEvent, PresenceEvent, UserEvent } from '../../src/realtime/broker.js'
 import { RedisBroker } from '../../src/realtime/redis-broker.js'
-import { inspector, Recorder, redisUrl, silentLog, skipWithoutRedis, startRedisServer, testBroker, uniquePrefix } from '../fixtures/redis.js'
+import { inspector, Recorder, redisUrl, skipWithoutRedis, startRedisServer, testBroker, uniquePrefix } from '../fixtures/redis.js'
 
 const typing = (userId: string, isTyping = true): ChatEvent => ({ type: 'typing', user_id: userId, user_key: `u:${userId}`, is_typing: isTyping })
 const read = (seq: number): ChatEvent => ({ type: 'read', user_id: 'seller-1', last_read_seq: seq })

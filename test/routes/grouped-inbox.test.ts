@@ -1,8 +1,11 @@
 // The seller's inbox grouped by listing and the unread badge, across listings and buyers, through reads, hides and unhides.
 import t from 'tap'
+import { sql } from 'kysely'
+import { summarize } from '../../src/chat/chat-service.js'
 import type { ListingGroup } from '../../src/chat/schemas.js'
 import { buildTestApp, testConfig } from '../fixtures/app.js'
 import { chatApi, type ChatApi } from '../fixtures/chat-api.js'
+import { listSellerChats } from '../fixtures/seller-chats-reference.js'
 import { anonymousBuyer, registeredUser } from '../fixtures/users.js'
 
 const app = await buildTestApp(t, testConfig(t, { RATE_LIMIT_ANONYMOUS_PER_MINUTE: '1000', RATE_LIMIT_CREATE_CHAT_PER_MINUTE: '1000' }))
@@ -113,6 +116,152 @@ t.test('grouped inbox and unread counts follow messages, reads, hides and unhide
 
   // Another seller's inbox is separate.
   const other = chatApi(app, registeredUser('inbox-other-seller'))
-  await a1.openChat('L1', 'inbox-other-seller')
-  t.same(shape((await other.grouped()).body, names), [['L1', 0, [[undefined, 0, 'Buyer 1']]]], 'labels count per seller')
+  const otherChat = (await a1.openChat('L1', 'inbox-other-seller')).body
+  t.same((await other.grouped()).body, [], "a chat without a message is not in the seller's inbox yet")
+  await a1.send(otherChat.id, 'hello')
+  t.same(shape((await other.grouped()).body, names), [['L1', 1, [[undefined, 1, 'Buyer 1']]]], 'labels count per seller')
+})
+
+// ---- paging and the JSON printed by Postgres ----
+
+/** The answer as the service built it before Postgres printed it: rows, summarize(), grouping in JS, JSON.stringify. */
+async function previousAnswer (sellerId: string): Promise<string> {
+  const rows = await listSellerChats(app.db, sellerId)
+  const groups = new Map<string, ListingGroup>()
+  for (const row of rows) {
+    const summary = summarize(row, 'seller')
+    let group = groups.get(row.listing_id)
+    if (group === undefined) {
+      group = { listing_id: row.listing_id, unread_count: 0, last_message_time: summary.last_message_time ?? summary.created_at, chats: [] }
+      groups.set(row.listing_id, group)
+    }
+    group.unread_count += summary.unread_count
+    group.chats.push(summary)
+  }
+  return JSON.stringify([...groups.values()])
+}
+
+/** `count` chats of one seller over `listings` listings; some share a timestamp, some are hidden, texts are awkward. */
+async function seedSeller (sellerId: string, count: number, listings: number): Promise<void> {
+  await sql`insert into chats (id, listing_id, seller_id, buyer_id, buyer_is_registered, buyer_label, last_seq, seller_last_read_seq,
+      buyer_last_read_seq, seller_hidden, last_message_text, last_message_sender_id, last_message_at, last_activity_at, created_at)
+    select gen_random_uuid(), 'L"' || (g % ${listings}) || E'\\\\\\u2028é', ${sellerId}, 'b' || g, g % 3 = 0,
+      -- every chat has a message: one without is not in the seller's inbox yet
+      case when g % 3 = 0 then null else g end, 1 + g % 5, g % 3, g % 2, g % 17 = 0,
+      case when g % 4 = 0 then null else E'say "hi"\\n\\t\\u0001 🚲 </script> ' || g end,
+      case when g % 4 = 0 then null else 'b' || g end,
+      case when g % 4 = 0 then null else timestamptz '2026-01-01' + (g / 2) * interval '1.000001 second' end,
+      timestamptz '2026-01-01' + (g / 2) * interval '1.000001 second', timestamptz '2025-12-01' + g * interval '1 second'
+    from generate_series(1, ${count}) g`.execute(app.db)
+}
+
+const get = async (user: ReturnType<typeof registeredUser>, sellerId: string, query: string) => {
+  return await app.inject({ url: `/api/chat/chats/seller/${encodeURIComponent(sellerId)}/grouped${query}`, headers: { authorization: `Bearer ${user.token}` } })
+}
+
+interface Page { groups: ListingGroup[], next_cursor: string | null, total_chats: number, total_listings: number }
+
+async function allPages (user: ReturnType<typeof registeredUser>, limit: number, between?: (pageNo: number) => Promise<void>): Promise<Page[]> {
+  const pages: Page[] = []
+  let cursor: string | null = null
+  for (let i = 0; i < 1000; i++) {
+    const response = await get(user, user.id, `?limit=${limit}${cursor === null ? '' : `&cursor=${cursor}`}`)
+    if (response.statusCode !== 200) throw new Error(response.body)
+    const page = response.json<Page>()
+    pages.push(page)
+    cursor = page.next_cursor
+    if (cursor === null) break
+    await between?.(i)
+  }
+  return pages
+}
+
+t.test('the full answer is byte for byte what the service printed before', async (t) => {
+  const user = registeredUser('bytes-seller')
+  await seedSeller(user.id, 300, 23)
+  const response = await get(user, user.id, '')
+  t.equal(response.statusCode, 200)
+  t.match(response.headers['content-type'], /^application\/json/)
+  t.equal(response.body, await previousAnswer(user.id), 'same bytes, same key order, same escaping')
+  t.equal(response.json<ListingGroup[]>().length, 23)
+})
+
+t.test('pages cover every chat exactly once, in the order of the full answer', async (t) => {
+  const user = registeredUser('paging-seller')
+  await seedSeller(user.id, 500, 61)
+  const full = (await get(user, user.id, '')).json<ListingGroup[]>()
+  for (const limit of [1, 7, 61, 200]) {
+    const pages = await allPages(user, limit)
+    t.equal(pages.length, Math.ceil(61 / limit), `limit ${limit}: pages`)
+    t.ok(pages.every((p) => p.groups.length <= limit && p.total_listings === 61 && p.total_chats === full.flatMap((g) => g.chats).length))
+    t.equal(pages.at(-1)?.next_cursor, null, 'the last page says so')
+    t.same(pages.flatMap((p) => p.groups), full, `limit ${limit}: the pages put together are the full answer`)
+  }
+  const first = await get(user, user.id, '?cursor=' + (await allPages(user, 10))[0]?.next_cursor)
+  t.equal(first.json<Page>().groups.length, 50, 'a cursor without limit pages by 50')
+  const empty = await get(registeredUser('nobody-yet'), 'nobody-yet', '?limit=5')
+  t.same(empty.json(), { groups: [], next_cursor: null, total_chats: 0, total_listings: 0 }, 'an empty inbox is one empty page')
+})
+
+t.test('activity between page requests never splits or repeats a listing', async (t) => {
+  const user = registeredUser('moving-seller')
+  await seedSeller(user.id, 400, 40)
+  const seen: string[] = []
+  const full = (await get(user, user.id, '')).json<ListingGroup[]>()
+  let moved: string[] = []
+  const pages = await allPages(user, 5, async (pageNo) => {
+    if (pageNo !== 0) return
+    // after page 1: a listing already shown and one not yet shown both get the newest activity of the inbox
+    moved = [full[2]?.listing_id as string, full[20]?.listing_id as string]
+    await sql`update chats set last_activity_at = now() where seller_id = ${user.id} and listing_id in (${moved[0]}, ${moved[1]})
+      and not seller_hidden`.execute(app.db)
+  })
+  for (const p of pages) seen.push(...p.groups.map((g) => g.listing_id))
+  t.equal(new Set(seen).size, seen.length, 'no listing on two pages')
+  const expected = full.map((g) => g.listing_id).filter((id) => id !== moved[1])
+  t.same(seen, expected, 'every listing that did not move up past the cursor, in order; the one that did is the live socket\'s to report')
+  const split = pages.flatMap((p) => p.groups).filter((g) => g.chats.length !== full.find((f) => f.listing_id === g.listing_id)?.chats.length)
+  t.same(split, [], 'each listing with all its chats on its one page')
+})
+
+t.test('a cursor is only one the endpoint returned; limit is 1..200', async (t) => {
+  const user = registeredUser('cursor-seller')
+  await seedSeller(user.id, 50, 10)
+  const good = (await get(user, user.id, '?limit=2')).json<Page>().next_cursor as string
+  const decoded = JSON.parse(Buffer.from(good, 'base64url').toString())
+  const enc = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url')
+  const bad = [
+    'not-a-cursor', enc('{'), enc('null'), enc([1]), enc({ t: decoded.t }), enc({ id: decoded.id }),
+    enc({ ...decoded, t: '2026-13-01T00:00:00.000000Z' }), enc({ ...decoded, t: "2026-01-01'; drop table chats; --" }),
+    enc({ ...decoded, t: 5 }), enc({ ...decoded, id: 'x' }), enc({ ...decoded, id: "'; --" }), 'a'.repeat(201)
+  ]
+  for (const cursor of bad) {
+    const response = await get(user, user.id, `?limit=2&cursor=${encodeURIComponent(cursor)}`)
+    t.equal(response.statusCode, 400, `cursor ${cursor.slice(0, 30)}`)
+    t.equal(response.json().error.code, 'validation_failed')
+  }
+  for (const limit of ['0', '201', '-1', 'abc', '1.5', '1e999']) {
+    const response = await get(user, user.id, `?limit=${limit}`)
+    t.equal(response.statusCode, 400, `limit ${limit}`)
+    t.equal(response.json().error.code, 'validation_failed')
+  }
+  t.equal((await get(user, user.id, '?limit=1')).json<Page>().groups.length, 1)
+  t.equal((await get(user, user.id, '?limit=200')).json<Page>().groups.length, 10)
+  t.equal((await get(user, user.id, `?limit=2&cursor=${good}`)).statusCode, 200, 'the real cursor still works')
+})
+
+t.test('only the seller reads their pages', async (t) => {
+  const user = registeredUser('private-seller')
+  await seedSeller(user.id, 20, 4)
+  const cursor = (await get(user, user.id, '?limit=1')).json<Page>().next_cursor as string
+  for (const query of ['?limit=5', `?limit=5&cursor=${cursor}`, '']) {
+    const other = await get(registeredUser('someone-else'), user.id, query)
+    t.equal(other.statusCode, 403, `another seller, ${query || 'no paging'}`)
+    t.notMatch(other.body, /L"|say/, 'nothing of the inbox in the answer')
+  }
+  const anonymous = await anonymousBuyer(app)
+  const response = await app.inject({ url: `/api/chat/chats/seller/${user.id}/grouped?limit=5`, headers: { authorization: `Bearer ${anonymous.token}` } })
+  t.equal(response.statusCode, 403, 'an anonymous buyer')
+  const none = await app.inject({ url: `/api/chat/chats/seller/${user.id}/grouped?limit=5` })
+  t.equal(none.statusCode, 401, 'no token')
 })

@@ -25,6 +25,16 @@ async function newChat (): Promise<{ chatId: string, buyer: ChatApi, seller: Cha
 const seqs = (messages: Array<{ seq: number }>): number[] => messages.map((m) => m.seq)
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
+t.test('text that merely contains "<" or "&" is acknowledged, stored and previewed exactly as typed (#19)', async (t) => {
+  const { chatId, buyer } = await newChat()
+  for (const typed of ['Sizes: <M> or <L>?', 'x<y>z', 'Tom &amp; Jerry', 'I <3 it & you?']) {
+    const echoed = await buyer.send(chatId, typed)
+    t.equal(echoed.body.message_text, typed, `acked as typed: ${typed}`)
+    t.equal((await buyer.history(chatId)).body.messages.at(-1)?.message_text, typed, `stored as typed: ${typed}`)
+    t.equal((await buyer.chat(chatId)).body.last_message, typed, `previewed as typed: ${typed}`)
+  }
+})
+
 t.test('sending cleans the text and enforces the limits', async (t) => {
   const { chatId, buyer, buyerUser } = await newChat()
 

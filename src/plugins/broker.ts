@@ -1,4 +1,4 @@
-// Owns the app's fan-out and presence: Redis-backed when REDIS_URL is set (several instances), in-process otherwise.
+// Owns the app's fan-out and presence (app.broker, app.presence, app.redisStatus, app.pingRedis): Redis-backed when REDIS_URL is set (several instances), in-process otherwise.
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import type { Broker } from '../realtime/broker.js'
@@ -54,4 +54,4 @@ export default fp<{ config: Config }>(async (app, { config }) => {
   if (await broker.waitUntilUp(STARTUP_WAIT_MS) === 'down') {
     log.warn({ redis: 'down' }, 'redis unreachable at start-up: serving from this instance alone until it answers')
   }
-}, { name: 'realtime', dependencies: ['metrics'] })
+}, { name: 'broker', dependencies: ['metrics'] })

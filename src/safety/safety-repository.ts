@@ -1,0 +1,175 @@
+// Owns the safety tables: blocks (mirrored on chats), the same-text window, new-chat counts, reports, bans and the moderators' read log.
+import { sql } from 'kysely'
+import { identityKey, type Identity } from '../auth/identity.js'
+import type { Db } from '../chat/chat-repository.js'
+import type { ChatRow } from '../db/schema.js'
+
+export async function isBlocked (db: Db, blocker: Identity, blocked: Identity): Promise<boolean> {
+  const row = await db.selectFrom('blocks').select('blocker_key')
+    .where('blocker_key', '=', identityKey(blocker)).where('blocked_key', '=', identityKey(blocked))
+    .executeTakeFirst()
+  return row !== undefined
+}
+
+/**
+ * Sets or lifts blocker's block of blocked and mirrors it on every chat between the two, whichever side each of
+ * them is on there; returns the chats whose flag changed. One transaction, so the mirror never disagrees with the truth.
+ */
+export async function setBlock (db: Db, blocker: Identity, blocked: Identity, on: boolean): Promise<ChatRow[]> {
+  return await db.transaction().execute(async (tx) => {
+    if (on) {
+      await tx.insertInto('blocks').values({ blocker_key: identityKey(blocker), blocked_key: identityKey(blocked) })
+        .onConflict((oc) => oc.columns(['blocker_key', 'blocked_key']).doNothing()).execute()
+    } else {
+      await tx.deleteFrom('blocks')
+        .where('blocker_key', '=', identityKey(blocker)).where('blocked_key', '=', identityKey(blocked)).execute()
+    }
+    const asSeller = blocker.registered
+      ? await tx.updateTable('chats').set({ blocked_by_seller: on, updated_at: sql`now()` })
+        .where('seller_id', '=', blocker.userId)
+        .where('buyer_id', '=', blocked.userId).where('buyer_is_registered', '=', blocked.registered)
+        .where('blocked_by_seller', '=', !on)
+        .returningAll().execute()
+      : []
+    const asBuyer = blocked.registered
+      ? await tx.updateTable('chats').set({ blocked_by_buyer: on, updated_at: sql`now()` })
+        .where('buyer_id', '=', blocker.userId).where('buyer_is_registered', '=', blocker.registered)
+        .where('seller_id', '=', blocked.userId)
+        .where('blocked_by_buyer', '=', !on)
+        .returningAll().execute()
+      : []
+    return [...asSeller, ...asBuyer]
+  })
+}
+
+/** A guest's chats opened in the last hour: how many, and when the oldest of them leaves the window (ms since the epoch). */
+export async function recentChatsOf (db: Db, buyer: Identity): Promise<{ count: number, oldestAt: number | null }> {
+  const row = await db.selectFrom('chats')
+    .select([sql<number>`count(*)::int`.as('count'), sql<Date | null>`min(created_at)`.as('oldest')])
+    .where('buyer_id', '=', buyer.userId).where('buyer_is_registered', '=', buyer.registered)
+    .where('created_at', '>', sql<Date>`now() - interval '1 hour'`)
+    .executeTakeFirstOrThrow()
+  return { count: Number(row.count), oldestAt: row.oldest === null ? null : new Date(row.oldest).getTime() }
+}
+
+export const SAME_TEXT_WINDOW_MINUTES = 10
+
+/** One sender's text going into one chat, as the same-text limit counts it. */
+export interface FingerprintRow {
+  senderKey: string
+  fingerprint: string
+  chatId: string
+}
+
+/** A sender's text, as the same-text check asks about it. */
+export interface TextKey {
+  senderKey: string
+  fingerprint: string
+}
+
+/**
+ * For each asked (sender, text), the chats it went into within the window: one read of the primary key's prefix for
+ * many sends, so the send path pays neither a write nor a statement of its own for the check.
+ */
+export async function chatsWithTexts (db: Db, keys: readonly TextKey[]): Promise<FingerprintRow[]> {
+  if (keys.length === 0) return []
+  // Not a prepared statement: its generic plan, made while the table was nearly empty, stays a scan of the whole table
+  // as the table grows; planned per call (once per batch), it looks up the primary key.
+  const result = await sql<{ sender_key: string, fingerprint: string, chat_id: string }>`
+    select f.sender_key, f.fingerprint, f.chat_id
+    from unnest(${keys.map((key) => key.senderKey)}::text[], ${keys.map((key) => key.fingerprint)}::text[]) as asked (sender_key, fingerprint)
+    join text_fingerprints f on f.sender_key = asked.sender_key and f.fingerprint = asked.fingerprint
+    where f.seen_at >= now() - make_interval(mins => ${SAME_TEXT_WINDOW_MINUTES})`.execute(db)
+  return result.rows.map((row) => ({ senderKey: row.sender_key, fingerprint: row.fingerprint, chatId: row.chat_id }))
+}
+
+/**
+ * Records many sends in one statement (instances share the count through it). Rows must be distinct by
+ * (sender, fingerprint, chat): an upsert cannot touch one row twice.
+ */
+export async function recordFingerprints (db: Db, rows: readonly FingerprintRow[]): Promise<void> {
+  if (rows.length === 0) return
+  await sql`
+    insert into text_fingerprints (sender_key, fingerprint, chat_id, seen_at)
+    select sender_key, fingerprint, chat_id, now()
+    from unnest(${rows.map((row) => row.senderKey)}::text[], ${rows.map((row) => row.fingerprint)}::text[], ${rows.map((row) => row.chatId)}::uuid[])
+      as given (sender_key, fingerprint, chat_id)
+    on conflict (sender_key, fingerprint, chat_id) do update set seen_at = excluded.seen_at`.execute(db)
+}
+
+/**
+ * Forgets what left the window, everyone's at once. Pruning each sender's rows on every write read all their rows
+ * each time; one sweep a minute reads the table once.
+ */
+export async function pruneFingerprints (db: Db): Promise<number> {
+  const result = await db.deleteFrom('text_fingerprints')
+    .where('seen_at', '<', sql<Date>`now() - make_interval(mins => ${SAME_TEXT_WINDOW_MINUTES})`)
+    .executeTakeFirst()
+  return Number(result.numDeletedRows)
+}
+
+export async function isBanned (db: Db, identity: Identity): Promise<boolean> {
+  const row = await db.selectFrom('bans').select('user_key').where('user_key', '=', identityKey(identity)).executeTakeFirst()
+  return row !== undefined
+}
+
+export async function addBan (db: Db, identity: Identity, reason: string | null, bannedBy: string): Promise<void> {
+  await db.insertInto('bans').values({ user_key: identityKey(identity), reason, banned_by: bannedBy })
+    .onConflict((oc) => oc.column('user_key').doUpdateSet({ reason, banned_by: bannedBy })).execute()
+}
+
+export async function removeBan (db: Db, identity: Identity): Promise<boolean> {
+  const result = await db.deleteFrom('bans').where('user_key', '=', identityKey(identity)).executeTakeFirst()
+  return Number(result.numDeletedRows) > 0
+}
+
+export interface NewReport {
+  chatId: string
+  reporter: Identity
+  reported: Identity
+  reason: string
+  seq: number | null
+  comment: string | null
+}
+
+/** Opens a report, or updates the reporter's open report on this chat; returns its id. */
+export async function upsertReport (db: Db, report: NewReport, newId: string): Promise<string> {
+  const row = await sql<{ id: string }>`
+    insert into reports (id, chat_id, reporter_key, reported_key, reason, seq, comment)
+    values (${newId}::uuid, ${report.chatId}::uuid, ${identityKey(report.reporter)}, ${identityKey(report.reported)},
+      ${report.reason}, ${report.seq}, ${report.comment})
+    on conflict (chat_id, reporter_key) where status = 'open'
+    do update set reason = excluded.reason, seq = excluded.seq, comment = excluded.comment, updated_at = now()
+    returning id`.execute(db)
+  const id = row.rows[0]?.id
+  if (id === undefined) throw new Error('report upsert returned no row')
+  return id
+}
+
+export async function findReport (db: Db, id: string) {
+  return await db.selectFrom('reports').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
+export async function listReports (db: Db, status: 'open' | 'resolved', limit: number, after: { createdAt: string, id: string } | null) {
+  let query = db.selectFrom('reports').selectAll()
+    .select(sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('created_micros'))
+    .where('status', '=', status)
+  if (after !== null) {
+    query = query.where((eb) => eb.or([
+      eb('created_at', '<', sql<Date>`${after.createdAt}::timestamptz`),
+      eb.and([eb('created_at', '=', sql<Date>`${after.createdAt}::timestamptz`), eb('id', '>', after.id)])
+    ]))
+  }
+  return await query.orderBy('created_at', 'desc').orderBy('id').limit(limit + 1).execute()
+}
+
+export async function resolveReport (db: Db, id: string, resolution: string, moderatorId: string) {
+  return await db.updateTable('reports')
+    .set({ status: 'resolved', resolution, resolved_by: moderatorId, resolved_at: sql`now()`, updated_at: sql`now()` })
+    .where('id', '=', id).where('status', '=', 'open')
+    .returningAll().executeTakeFirst()
+}
+
+export async function logModeratorRead (db: Db, moderatorId: string, chatId: string, what: string): Promise<void> {
+  await db.insertInto('moderation_reads').values({ moderator_id: moderatorId, chat_id: chatId, what }).execute()
+}
