@@ -5,6 +5,7 @@ import t from 'tap'
 import webpush from 'web-push'
 import type { Page } from 'playwright-core'
 import { noChromium, openBuyerChat, seller, sendMessage, startHarness, type Harness } from '../fixtures/browser.js'
+import { registeredUser } from '../fixtures/users.js'
 import { pushReceiver } from '../fixtures/push-receiver.js'
 
 interface Summary { id: string, listing_id: string }
@@ -19,7 +20,8 @@ async function setHidden (page: Page, hidden: boolean): Promise<void> {
 }
 
 async function titleIs (page: Page, title: string): Promise<void> {
-  await page.waitForFunction(`document.title === ${JSON.stringify(title)}`, undefined, { timeout: 15_000 })
+  // A function, not a string: Playwright evals a string predicate again on every poll, which the page's CSP refuses.
+  await page.waitForFunction((want) => (globalThis as unknown as { document: { title: string } }).document.title === want, title, { timeout: 15_000 })
 }
 
 /** A WebAudio stand-in that counts the beeps started (a headless browser has nothing to listen with). */
@@ -83,6 +85,31 @@ t.test('seller inbox: a hidden tab counts new messages in its title, restored wh
   await setHidden(sellerPage, false)
   await titleIs(sellerPage, original)
   t.pass('the seller page title counted 2 and is restored')
+})
+
+t.test('both widgets on one page share one count in the title', { skip: noChromium }, async (t) => {
+  const h = await startHarness(t)
+  // demo-seller also buys: their chat about another seller's listing, which the buyer widget follows with the same token.
+  const other = registeredUser('other-seller')
+  const bought = await h.rest<Summary>(seller.token, 'POST', '/chats', { listing_id: 'chair-3', seller_id: other.id })
+  await h.rest(seller.token, 'POST', `/chats/${bought.id}/messages`, { message_text: 'Is the chair still there?' })
+  const guest = await (await fetch(h.url + '/api/chat/anonymous', { method: 'POST' })).json() as { token: string }
+  const sold = await h.rest<Summary>(guest.token, 'POST', '/chats', { listing_id: 'bike-42', seller_id: seller.id })
+
+  const { page } = await h.open()
+  await page.goto(h.url + '/demo/seller')
+  await page.getByText('No conversations yet').waitFor()
+  await page.addScriptTag({ url: h.url + '/static/chat.js' }) // the marketplace's layout carries the buyer widget too
+  await page.locator('.launcher').waitFor()
+  const original = await page.title()
+  await setHidden(page, true)
+  await h.rest(guest.token, 'POST', `/chats/${sold.id}/messages`, { message_text: 'Is the bike still for sale?' })
+  await titleIs(page, '(1) ' + original)
+  await h.rest(other.token, 'POST', `/chats/${bought.id}/messages`, { message_text: 'Yes, come and see it' })
+  await titleIs(page, '(2) ' + original)
+  await setHidden(page, false)
+  await titleIs(page, original)
+  t.pass('one "(2) " for a message to each widget, then restored')
 })
 
 // A service worker and push manager as the page sees them: subscribe() answers with a subscription at the loopback push

@@ -137,7 +137,7 @@ t.test('closed with 4001: the host is asked, the expired token is never retried,
 
   // What the service does at the token's exp when no auth frame came in time.
   await sockets.routes[0]?.close({ code: 4001, reason: 'token_expired' })
-  await buyer.waitForFunction('window.__expired === 1')
+  await buyer.waitForFunction(() => (globalThis as unknown as { __expired?: number }).__expired === 1)
   await buyer.locator('.panel .status[data-state="expired"]').waitFor()
   t.match(await buyer.locator('.panel .status').textContent(), /expired/, 'the buyer is told')
   await buyer.clock.runFor(120_000) // longer than any backoff
