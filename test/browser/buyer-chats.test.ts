@@ -108,3 +108,26 @@ t.test('the launcher\'s name is localized', { skip: noChromium }, async (t) => {
   await buyer.locator('.launcher .badge', { hasText: '1' }).waitFor()
   t.equal(await buyer.locator('.launcher').getAttribute('aria-label'), 'Чати, непрочитаних: 1')
 })
+
+// static/chat-sw.js opens `<scope>?chat=<id>` when a notification is clicked and no tab of the site is open.
+t.test('a page opened at ?chat=<id> (a clicked notification) opens that chat, for the buyer and for the seller', { skip: noChromium }, async (t) => {
+  const h = await startHarness(t)
+  const { context, page: buyer } = await h.open()
+  const { bike, lamp } = await askAboutBikeAndLamp(h, buyer) // the lamp chat is the one left open
+  await h.rest(seller.token, 'POST', `/chats/${bike}/messages`, { message_text: 'Yes, the bike is still here' })
+
+  const fresh = await context.newPage()
+  await fresh.goto(`${h.url}/demo/?chat=${encodeURIComponent(bike)}`)
+  await fresh.locator('.panel .msg .txt', { hasText: 'bike is still here' }).waitFor()
+  t.equal(await fresh.locator('.panel .name').textContent(), 'Vintage road bicycle', 'the notified chat is open, not the last one')
+
+  const stranger = await h.open()
+  await stranger.page.goto(`${h.url}/demo/?chat=${encodeURIComponent(lamp)}`)
+  await stranger.page.locator('[data-chat-listing="lamp-7"]').waitFor()
+  t.equal(await stranger.page.locator('.panel .msg').count(), 0, 'another browser\'s chat id opens nothing')
+
+  const { page: sellerPage } = await h.open()
+  await sellerPage.goto(`${h.url}/demo/seller?chat=${encodeURIComponent(lamp)}`)
+  await sellerPage.locator('.msg .txt', { hasText: 'And the lamp?' }).waitFor()
+  t.equal(await sellerPage.locator('.msg .txt', { hasText: 'bike is still here' }).count(), 0, 'the seller sees the lamp chat open')
+})

@@ -11,7 +11,7 @@ import { adoptStyles, chatIcon, h } from '../ui/dom.js'
 import { claimStoredGuest, forgetEverything } from './claim.js'
 import { trapFocus } from '../ui/focus-trap.js'
 import { attention, soundWanted, type Bump } from '../ui/attention.js'
-import { swPath } from '../ui/push-control.js'
+import { notifiedChat, swPath } from '../ui/push-control.js'
 import { withScript } from '../ui/script-loader.js'
 import type { ChatList } from './chat-list.js'
 import { myChats, type MyChats } from './my-chats.js'
@@ -84,6 +84,8 @@ export class BuyerWidget {
   private keepOpen = false
   /** All the buyer's chats, live (null until the buyer has an identity). */
   private chats: MyChats | null = null
+  /** A chat named by a notification click (?chat=<id>), opened once the buyer's list shows it is theirs. */
+  private wanted: string | null = notifiedChat()
   private list: ChatList | null = null
   /** The list was asked for and nothing else since: its file may still be loading. */
   private listing = false
@@ -141,6 +143,8 @@ export class BuyerWidget {
     this.chats ??= myChats(this.ctx, (incoming) => {
       this.bump(incoming)
       if (this.chats?.all.size) this.mount()
+      const wanted = this.wanted === null ? undefined : this.chats?.all.get(this.wanted)
+      if (wanted) { this.wanted = null; this.attach(wanted, this.titleOf(wanted), 'open') }
       this.list?.update(this.chats?.sorted() ?? [])
       this.paintBadge()
     })

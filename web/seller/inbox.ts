@@ -11,7 +11,7 @@ import { ConversationView, VIEW_CSS } from '../ui/conversation-view.js'
 import { adoptStyles, fmtTime, h } from '../ui/dom.js'
 import type { ChatConfig } from '../buyer/widget.js'
 import { attention, soundWanted, type Bump } from '../ui/attention.js'
-import { PUSH_CSS, pushControl, swPath } from '../ui/push-control.js'
+import { PUSH_CSS, notifiedChat, pushControl, swPath } from '../ui/push-control.js'
 import { notifyStrings } from '../locales/notify.js'
 
 const INBOX_CSS = [
@@ -93,6 +93,8 @@ export class SellerChatsManager {
   private view: ConversationView | null = null
   private bump!: Bump
   private sw: string | null = null
+  /** A chat named by a notification click (?chat=<id>), opened once the list has loaded. */
+  private wanted: string | null = notifiedChat()
 
   constructor (opts: InboxOptions, script: HTMLScriptElement | null = null) {
     this.opts = opts
@@ -194,6 +196,22 @@ export class SellerChatsManager {
     this.loaded = true
     this.renderList()
     this.maybeMore()
+    void this.openWanted()
+  }
+
+  /** Opens the chat a notification named: from the loaded pages, or fetched by id (the server says whose it is). */
+  private async openWanted (): Promise<void> {
+    const id = this.wanted
+    if (!id) return
+    this.wanted = null
+    if (!this.chats.has(id)) {
+      try {
+        this.chats.set(id, await this.ctx.api<ChatSummary>('GET', '/chats/' + encodeURIComponent(id)))
+      } catch {
+        return // not this seller's chat, or gone: the inbox shows as usual
+      }
+    }
+    this.open(id)
   }
 
   /** The next page, when the list is scrolled near its end (or does not fill its box yet). */

@@ -9,10 +9,13 @@ export const soundWanted = (opt: unknown, script: Element | null): boolean =>
   opt === true || script?.getAttribute('data-chat-sound') === 'true'
 
 /** A function to call with the number of new incoming messages; it does something only while the tab is hidden. */
+/** The title's state, one per page: with the buyer widget and the seller inbox on one page, "(3) " counts both, not "(1) (2) ". */
+interface TitleState { count: number, original: string, shown: string }
+const TITLE_KEY = '__marketChatTitle'
+
 export function attention (sound: boolean): Bump {
-  let count = 0
-  let original = ''
-  let shown = ''
+  const page = window as unknown as Record<string, TitleState | undefined>
+  const title = page[TITLE_KEY] ??= { count: 0, original: '', shown: '' }
   let audio: AudioContext | undefined
   // Browsers let audio start only after a gesture in this document (a reload starts over): the context is made on the first one.
   const unlock = (): void => {
@@ -20,16 +23,16 @@ export function attention (sound: boolean): Bump {
   }
   if (sound) for (const type of ['pointerdown', 'keydown']) addEventListener(type, unlock, { capture: true, once: true })
   document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState !== 'visible' || !count) return
+    if (document.visibilityState !== 'visible' || !title.count) return
     // Put the title back only if it is still ours: a host page that set a new title meanwhile keeps it.
-    if (document.title === shown) document.title = original
-    count = 0
+    if (document.title === title.shown) document.title = title.original
+    title.count = 0
   })
   return (n) => {
     if (n < 1 || document.visibilityState !== 'hidden') return
-    if (!count || document.title !== shown) original = document.title
-    count += n
-    document.title = shown = '(' + String(count) + ') ' + original
+    if (!title.count || document.title !== title.shown) title.original = document.title
+    title.count += n
+    document.title = title.shown = '(' + String(title.count) + ') ' + title.original
     if (!audio) return
     try {
       const osc = audio.createOscillator()

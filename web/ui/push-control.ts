@@ -64,3 +64,15 @@ export function pushControl (ctx: Ctx, sw: string | null, t: NotifyStrings): HTM
   })
   return el
 }
+
+/**
+ * The chat a notification click asked for: static/chat-sw.js opens `<scope>?chat=<id>` when no tab of the site is open.
+ * Read once per page; the widget opens it as soon as it knows the chat is the caller's.
+ */
+export const notifiedChat = (): string | null => {
+  try {
+    return new URLSearchParams(location.search).get('chat') || null
+  } catch {
+    return null
+  }
+}
