@@ -114,7 +114,8 @@ export class NotifyWorker {
 
   /**
    * Claims due pending rows (skipping those another instance holds), decides each, and in the same transaction
-   * enqueues its deliveries and deletes it: a row is raised once, and a crash before commit leaves it due.
+   * enqueues their deliveries and deletes them: a row is raised once, and a crash before commit leaves it due.
+   * A whole batch costs a fixed handful of statements, however many rows it holds.
    */
   private async raiseDue (): Promise<number> {
     const { db, presence } = this.deps
@@ -131,108 +132,59 @@ export class NotifyWorker {
       const waiting = due.rows.filter((row) => row.kind !== 'chat_created' && unread(row) > 0)
       // Someone with a socket open anywhere sees the message live: no notification.
       const online = waiting.length === 0 ? new Set<string>() : await presence.onlineAmong(waiting.map(recipientKey))
-      for (const row of due.rows) {
-        if (row.kind === 'chat_created') {
-          if (this.deps.webhook !== null) await this.enqueueChatCreated(trx, row)
-        } else if (unread(row) > 0 && !online.has(recipientKey(row))) {
-          await this.enqueueUnread(trx, row, unread(row), recipientKey(row))
-        }
-        await trx.deleteFrom('notify_pending').where('chat_id', '=', row.chat_id).where('kind', '=', row.kind).execute()
+      const created = this.deps.webhook === null ? [] : due.rows.filter((row) => row.kind === 'chat_created')
+      const unseen = waiting.filter((row) => !online.has(recipientKey(row)))
+      const messages = await messagesAt(trx, [
+        ...created.map((row) => ({ chatId: row.chat_id, seq: 1 })),
+        ...unseen.map((row) => ({ chatId: row.chat_id, seq: row.last_seq }))
+      ])
+      const subscriptions = this.deps.push === null ? new Map<string, string[]>() : await subscriptionIdsOf(trx, unseen.map(recipientKey))
+      const deliveries: outbox.NewDelivery[] = []
+      for (const row of created) deliveries.push(chatCreated(row, messages.get(`${row.chat_id}:1`)))
+      for (const row of unseen) {
+        const last = messages.get(`${row.chat_id}:${row.last_seq}`)
+        if (this.deps.webhook !== null) deliveries.push(unreadWebhook(row, unread(row), last))
+        for (const id of subscriptions.get(recipientKey(row)) ?? []) deliveries.push(unreadPush(row, unread(row), last, id))
       }
+      await outbox.enqueueAll(trx, deliveries)
+      await sql`delete from notify_pending p using unnest(${due.rows.map((r) => r.chat_id)}::uuid[], ${due.rows.map((r) => r.kind)}::text[]) as d(chat_id, kind)
+        where p.chat_id = d.chat_id and p.kind = d.kind`.execute(trx)
       return due.rows.length
     })
   }
 
-  private async enqueueChatCreated (trx: Db, row: DueRow): Promise<void> {
-    const first = await this.messageAt(trx, row.chat_id, 1)
-    await outbox.enqueueWebhook(trx, 'chat.created', {
-      chat_id: row.chat_id,
-      listing_id: row.listing_id,
-      seller_id: row.seller_id,
-      buyer_id: row.buyer_id,
-      buyer_is_registered: row.buyer_is_registered,
-      created_at: new Date(row.created_at).toISOString(),
-      first_message: first ?? null
-    })
-  }
-
-  private async enqueueUnread (trx: Db, row: DueRow, unreadCount: number, key: string): Promise<void> {
-    const last = await this.messageAt(trx, row.chat_id, row.last_seq)
-    const recipientIsSeller = row.kind === 'seller'
-    if (this.deps.webhook !== null) {
-      await outbox.enqueueWebhook(trx, 'message.unread', {
-        chat_id: row.chat_id,
-        listing_id: row.listing_id,
-        seller_id: row.seller_id,
-        buyer_id: row.buyer_id,
-        buyer_is_registered: row.buyer_is_registered,
-        recipient_id: recipientIsSeller ? row.seller_id : row.buyer_id,
-        recipient_role: row.kind,
-        recipient_is_registered: recipientIsSeller ? true : row.buyer_is_registered,
-        unread_count: unreadCount,
-        last_message: last ?? null
-      })
-    }
-    if (this.deps.push !== null) {
-      const text = last?.text ?? ''
-      const payload = {
-        type: 'message.unread',
-        chat_id: row.chat_id,
-        listing_id: row.listing_id,
-        role: row.kind,
-        preview: text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS - 1)}…` : text,
-        unread_count: unreadCount
-      }
-      for (const id of await subscriptionIdsOf(trx, key)) await outbox.enqueuePush(trx, id, 'message.unread', payload)
-    }
-  }
-
-  /** A message as webhooks carry it, with the contact filter's flags (for the marketplace's moderation; never in Web Push). */
-  private async messageAt (db: Db, chatId: string, seq: number): Promise<WebhookMessage | undefined> {
-    const message = await db.selectFrom('messages').select(['seq', 'sender_id', 'message_text', 'flags', 'created_at'])
-      .where('chat_id', '=', chatId).where('seq', '=', seq).executeTakeFirst()
-    return message === undefined
-      ? undefined
-      : {
-          seq: message.seq,
-          sender_id: message.sender_id,
-          text: message.message_text,
-          flags: message.flags,
-          created_at: new Date(message.created_at).toISOString()
-        }
-  }
-
-  /** Leases due deliveries and makes one attempt each, concurrently; each outcome is written back on its own. */
+  /**
+   * Leases due deliveries and makes one attempt each, concurrently; failures are written back one by one, and what
+   * was delivered (or is gone) leaves the outbox in one statement.
+   */
   private async deliverDue (): Promise<number> {
     const { db, config } = this.deps
     // Longer than any attempt can take, so a live worker's lease never runs out under it.
     const leaseSeconds = Math.ceil(config.webhookTimeoutMs / 1000) * 2 + 10
     const rows = await outbox.leaseDue(db, OUTBOX_BATCH, leaseSeconds)
-    await Promise.all(rows.map(async (row) => { await this.deliver(row) }))
+    const finished = await Promise.all(rows.map(async (row) => await this.deliver(row)))
+    await outbox.removeDelivered(db, rows.filter((_, i) => finished[i]).map((row) => row.id))
     return rows.length
   }
 
-  private async deliver (row: outbox.OutboxRow): Promise<void> {
+  /** One attempt; true when the row is finished (delivered, or nothing left to deliver to), false when it stays queued. */
+  private async deliver (row: outbox.OutboxRow): Promise<boolean> {
     const { db, counters, log } = this.deps
     let result: DeliveryResult
     if (row.channel === 'webhook') {
       // Webhooks turned off since the event was queued: it stays in the outbox until they are back.
-      if (this.deps.webhook === null) return
+      if (this.deps.webhook === null) return false
       result = await this.deps.webhook.send(row.event_id, row.body)
     } else {
       const subscription = row.subscription_id === null ? undefined : await findSubscription(db, row.subscription_id)
-      if (subscription === undefined || this.deps.push === null) {
-        await outbox.removeDelivered(db, row.id)
-        return
-      }
+      if (subscription === undefined || this.deps.push === null) return true
       result = await this.deps.push.send(subscription, row.body)
       if (result.kind === 'gone' && row.subscription_id !== null) await removeSubscription(db, row.subscription_id)
     }
     if (result.kind === 'delivered' || result.kind === 'gone') {
       if (result.kind === 'delivered') counters.delivered(row.channel)
       else log.info({ event_id: row.event_id, channel: row.channel }, 'notification receiver answered gone; not retrying')
-      await outbox.removeDelivered(db, row.id)
-      return
+      return true
     }
     counters.failedAttempt(row.channel)
     const delay = backoffSeconds(row.attempts, this.deps.config.retryBaseSeconds, this.deps.random ?? Math.random)
@@ -241,8 +193,85 @@ export class NotifyWorker {
       log.warn({ event_id: row.event_id, channel: row.channel, attempts: row.attempts, error: result.error }, 'notification dead-lettered after its retry window')
       counters.deadLettered(row.channel)
       await outbox.moveToDeadLetters(db, row.id, result.error)
-      return
+      return false
     }
     await outbox.scheduleRetry(db, row.id, delay, result.error)
+    return false
   }
+}
+
+function chatCreated (row: DueRow, first: WebhookMessage | undefined): outbox.NewDelivery {
+  return {
+    channel: 'webhook',
+    type: 'chat.created',
+    subscriptionId: null,
+    data: {
+      chat_id: row.chat_id,
+      listing_id: row.listing_id,
+      seller_id: row.seller_id,
+      buyer_id: row.buyer_id,
+      buyer_is_registered: row.buyer_is_registered,
+      created_at: new Date(row.created_at).toISOString(),
+      first_message: first ?? null
+    }
+  }
+}
+
+function unreadWebhook (row: DueRow, unreadCount: number, last: WebhookMessage | undefined): outbox.NewDelivery {
+  const recipientIsSeller = row.kind === 'seller'
+  return {
+    channel: 'webhook',
+    type: 'message.unread',
+    subscriptionId: null,
+    data: {
+      chat_id: row.chat_id,
+      listing_id: row.listing_id,
+      seller_id: row.seller_id,
+      buyer_id: row.buyer_id,
+      buyer_is_registered: row.buyer_is_registered,
+      recipient_id: recipientIsSeller ? row.seller_id : row.buyer_id,
+      recipient_role: row.kind,
+      recipient_is_registered: recipientIsSeller ? true : row.buyer_is_registered,
+      unread_count: unreadCount,
+      last_message: last ?? null
+    }
+  }
+}
+
+/** A push payload: a short plain-text preview, never the contact filter's flags. */
+function unreadPush (row: DueRow, unreadCount: number, last: WebhookMessage | undefined, subscriptionId: string): outbox.NewDelivery {
+  const text = last?.text ?? ''
+  return {
+    channel: 'push',
+    type: 'message.unread',
+    subscriptionId,
+    data: {
+      type: 'message.unread',
+      chat_id: row.chat_id,
+      listing_id: row.listing_id,
+      role: row.kind,
+      preview: text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS - 1)}…` : text,
+      unread_count: unreadCount
+    }
+  }
+}
+
+/** Messages as webhooks carry them (with the contact filter's flags), keyed `chat_id:seq`, in one statement. */
+async function messagesAt (db: Db, wanted: ReadonlyArray<{ chatId: string, seq: number }>): Promise<Map<string, WebhookMessage>> {
+  const found = new Map<string, WebhookMessage>()
+  if (wanted.length === 0) return found
+  const rows = await sql<{ chat_id: string, seq: number, sender_id: string, message_text: string, flags: string[], created_at: Date }>`
+    select m.chat_id, m.seq, m.sender_id, m.message_text, m.flags, m.created_at
+    from messages m join unnest(${wanted.map((w) => w.chatId)}::uuid[], ${wanted.map((w) => w.seq)}::int[]) as w(chat_id, seq)
+      on m.chat_id = w.chat_id and m.seq = w.seq`.execute(db)
+  for (const m of rows.rows) {
+    found.set(`${m.chat_id}:${m.seq}`, {
+      seq: m.seq,
+      sender_id: m.sender_id,
+      text: m.message_text,
+      flags: m.flags,
+      created_at: new Date(m.created_at).toISOString()
+    })
+  }
+  return found
 }

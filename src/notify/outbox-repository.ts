@@ -1,4 +1,4 @@
-// Owns notification delivery rows: the generic outbox (enqueueWebhook/enqueuePush), leasing due rows, retry bookkeeping, dead letters and their re-drive.
+// Owns notification delivery rows: the generic outbox (enqueueWebhook/enqueueAll), leasing due rows, retry bookkeeping, dead letters and their re-drive.
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import type { Db } from '../chat/chat-repository.js'
@@ -39,10 +39,27 @@ export async function enqueueWebhook (db: Db, type: string, data: Record<string,
   return eventId
 }
 
-/** Queues one push message for one subscription. */
-export async function enqueuePush (db: Db, subscriptionId: string, type: string, payload: Record<string, unknown>): Promise<void> {
+/** One delivery to queue: a webhook event (subscriptionId null) or a push message for one subscription. */
+export interface NewDelivery {
+  channel: Channel
+  type: string
+  /** The webhook event's data, or the push payload. */
+  data: Record<string, unknown>
+  subscriptionId: string | null
+}
+
+/** Queues many deliveries in one statement (the notification worker raises a whole batch of due rows at once). */
+export async function enqueueAll (db: Db, deliveries: readonly NewDelivery[], at: Date = new Date()): Promise<void> {
+  if (deliveries.length === 0) return
   await db.insertInto('notify_outbox')
-    .values({ channel: 'push', event_id: newEventId(), event_type: type, body: JSON.stringify(payload), subscription_id: subscriptionId, next_attempt_at: sql<Date>`now()` })
+    .values(deliveries.map((d) => ({
+      channel: d.channel,
+      event_id: newEventId(),
+      event_type: d.type,
+      body: JSON.stringify(d.channel === 'webhook' ? { type: d.type, timestamp: at.toISOString(), data: d.data } : d.data),
+      subscription_id: d.subscriptionId,
+      next_attempt_at: sql<Date>`now()`
+    })))
     .execute()
 }
 
@@ -62,8 +79,9 @@ export async function leaseDue (db: Db, limit: number, leaseSeconds: number): Pr
   return result.rows
 }
 
-export async function removeDelivered (db: Db, id: string): Promise<void> {
-  await db.deleteFrom('notify_outbox').where('id', '=', id).execute()
+export async function removeDelivered (db: Db, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return
+  await sql`delete from notify_outbox where id = any(${ids}::bigint[])`.execute(db)
 }
 
 export async function scheduleRetry (db: Db, id: string, delaySeconds: number, error: string): Promise<void> {

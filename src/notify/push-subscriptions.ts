@@ -57,9 +57,13 @@ export class PushSubscriptions {
   }
 }
 
-export async function subscriptionIdsOf (db: Db, key: string): Promise<string[]> {
-  const rows = await db.selectFrom('push_subscriptions').select('id').where('identity_key', '=', key).execute()
-  return rows.map((r) => r.id)
+/** The subscription ids of each of these identities (identity key → ids; absent: none). */
+export async function subscriptionIdsOf (db: Db, keys: readonly string[]): Promise<Map<string, string[]>> {
+  const byKey = new Map<string, string[]>()
+  if (keys.length === 0) return byKey
+  const rows = await db.selectFrom('push_subscriptions').select(['id', 'identity_key']).where('identity_key', 'in', [...new Set(keys)]).execute()
+  for (const row of rows) byKey.set(row.identity_key, [...(byKey.get(row.identity_key) ?? []), row.id])
+  return byKey
 }
 
 export async function findSubscription (db: Db, id: string): Promise<{ endpoint: string, p256dh: string, auth: string } | undefined> {
