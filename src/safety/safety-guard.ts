@@ -66,8 +66,11 @@ export function createSafetyGuard ({ db, config, events, fingerprints }: SafetyG
       if (config.spamSameTextChats > 0 && checked.text !== '') {
         const fingerprint = textFingerprint(checked.text)
         const others = await fingerprints.otherChats(sender, fingerprint, chatId)
-        if (others < config.spamSameTextChats) fingerprints.record(sender, fingerprint, chatId)
-        else {
+        // A seller answering many buyers the same way ("Yes, still available") is a busy seller, not a spammer: only
+        // buyers open chats, so a seller can write only to people who wrote first. Asked only past the limit.
+        if (others < config.spamSameTextChats || (sender.registered && await repo.isSellerOf(db, sender.userId, chatId))) {
+          fingerprints.record(sender, fingerprint, chatId)
+        } else {
           events().spamSuspected({ sender, chat_id: chatId, other_chats: others })
           throw new AppError('spam_suspected', `The same text already went to ${others} other chats in the last ${repo.SAME_TEXT_WINDOW_MINUTES} minutes; this message was not sent`)
         }

@@ -80,6 +80,23 @@ t.test('the same text into more than SPAM_SAME_TEXT_CHATS chats is held', async 
   t.equal((await other.send(theirs, 'Cheap iPhones at my shop!')).status, 201, 'the count is per person')
 })
 
+t.test('a seller may answer many buyers with the same text; as a buyer the same person is held', async (t) => {
+  const { app } = await listenTestApp(t, testConfig(t, { SPAM_SAME_TEXT_CHATS: '2' }))
+  const sellerUser = registeredUser('busy-seller')
+  const seller = chatApi(app, sellerUser)
+  const chats: string[] = []
+  for (let i = 0; i < 4; i++) {
+    const buyer = chatApi(app, await anonymousBuyer(app))
+    const chat = (await buyer.openChat('L1', sellerUser.id)).body.id
+    t.equal((await buyer.send(chat, 'Is it still available?')).status, 201, 'each buyer asks once')
+    chats.push(chat)
+  }
+  for (const chat of chats) t.equal((await seller.send(chat, 'Yes, still available!')).status, 201, 'the seller answers every buyer')
+  const bought = (await seller.openChat('L9', 's1')).body.id
+  t.equal((await seller.send(bought, 'Yes, still available!')).error?.code, 'spam_suspected', 'writing to another seller, they are a buyer')
+  t.equal((await seller.send(bought, 'Hello, is the lamp for sale?')).status, 201, 'with their own question')
+})
+
 t.test('the same-text count holds across instances, and an instance shutting down keeps what it counted', { skip: postgresUrl === null ? 'DATABASE_URL is not set: two instances cannot share an in-memory PGlite database' : false }, async (t) => {
   const config = testConfig(t, { SPAM_SAME_TEXT_CHATS: '2', REDIS_URL: '' })
   const a = await buildTestApp(t, config)
