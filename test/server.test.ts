@@ -1,7 +1,11 @@
 // The compiled server as a process: SIGTERM drains in-flight sends and exits 0; a close that hangs still exits at the bound.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { connect } from 'node:net'
+import { createInterface } from 'node:readline'
 import t from 'tap'
 import WebSocket from 'ws'
+import { postgresUrl } from './fixtures/app.js'
 import { compileCopy, isolatedDatabase, productionEnv, startServer, type ChildServer } from './fixtures/child-server.js'
 
 // Compiling and starting real processes is slow on a shared 2-core machine.
@@ -127,4 +131,30 @@ t.test('a shutdown that cannot finish still exits when SHUTDOWN_TIMEOUT_MS runs 
   const code = await server.exited
   t.equal(code, 1, 'exits, reporting the unclean shutdown')
   t.ok(server.lines.some((line) => line.msg === 'shutdown did not finish in time; exiting anyway' && line.timeoutMs === 1000), 'the timeout is logged')
+})
+
+t.test('SIGTERM while the embedded database is still opening is a clean stop, not a failed start', { skip: postgresUrl !== null ? 'only the embedded database opens after listen' : false }, async (t) => {
+  const database = await isolatedDatabase(t)
+  const child = spawn('node', ['dist/src/server.js'], { cwd: build, env: productionEnv(database), stdio: ['ignore', 'pipe', 'pipe'] })
+  const exited = once(child, 'exit').then(([code]) => code as number | null)
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  const messages: string[] = []
+  let openWhenSignalled: boolean | null = null
+  createInterface({ input: child.stdout }).on('line', (text) => {
+    let msg = ''
+    try { msg = (JSON.parse(text) as { msg: string }).msg } catch { return }
+    messages.push(msg)
+    // A deploy or scale-down stops a container that has just begun listening (its /health answers before /ready).
+    if (msg.startsWith('Server listening at') && openWhenSignalled === null) {
+      openWhenSignalled = messages.includes('database open; serving every route')
+      child.kill('SIGTERM')
+    }
+  })
+  const code = await exited
+  t.equal(openWhenSignalled, false, 'the signal came while the database was opening')
+  t.equal(code, 0, `exit 0; stderr:\n${stderr}`)
+  t.notMatch(stderr, /startup failed/, 'not reported as a failed start')
+  t.ok(messages.includes('shutting down'), 'a normal shutdown is logged')
 })
