@@ -1,6 +1,9 @@
 // Owns turning uploaded bytes into safe images: type from the bytes, pixel bound, and a sharp re-encode that applies orientation and drops every metadata block.
 import { createHash } from 'node:crypto'
-import sharp, { type Metadata, type Sharp } from 'sharp'
+import type createSharp from 'sharp'
+import type { Metadata, Sharp } from 'sharp'
+
+type SharpFactory = typeof createSharp
 import { AppError, serviceUnavailable } from '../errors.js'
 import { TaskLimiter } from '../realtime/task-limiter.js'
 
@@ -41,7 +44,7 @@ function encode (pipeline: Sharp, kind: Kind): { pipeline: Sharp, contentType: s
   }
 }
 
-async function render (input: Buffer, kind: Kind, side: number): Promise<EncodedImage> {
+async function render (sharp: SharpFactory, input: Buffer, kind: Kind, side: number): Promise<EncodedImage> {
   // No withMetadata/keepExif/keepIccProfile: sharp then writes no EXIF, GPS, XMP, IPTC or ICC block, and converts
   // colour to sRGB. rotate() with no angle applies the EXIF orientation first, since the tag itself is dropped.
   const base = sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', animated: false, pages: 1 })
@@ -62,6 +65,8 @@ export interface ImageProcessorOptions {
 export class ImageProcessor {
   private readonly limiter: TaskLimiter
   private pending = 0
+  /** sharp (and libvips with it) is loaded at the first upload, not at start-up. */
+  private sharp: Promise<SharpFactory> | null = null
 
   constructor (private readonly options: ImageProcessorOptions) {
     this.limiter = new TaskLimiter(options.concurrency)
@@ -80,9 +85,10 @@ export class ImageProcessor {
   }
 
   private async processKnown (bytes: Buffer, kind: Kind): Promise<ProcessedImage> {
+    const sharp = this.sharp ??= import('sharp').then((module) => module.default as SharpFactory)
     let metadata: Metadata
     try {
-      metadata = await sharp(bytes, { failOn: 'error' }).metadata()
+      metadata = await (await sharp)(bytes, { failOn: 'error' }).metadata()
     } catch (error) {
       throw new AppError('invalid_image', 'The image could not be read', { cause: error })
     }
@@ -95,8 +101,8 @@ export class ImageProcessor {
       throw new AppError('image_too_large', `The image is ${width}×${height}; at most ${MAX_INPUT_PIXELS / 1_000_000} megapixels are accepted`)
     }
     try {
-      const full = await render(bytes, kind, MAX_SIDE)
-      const thumb = await render(full.data, kind, THUMB_SIDE)
+      const full = await render(await sharp, bytes, kind, MAX_SIDE)
+      const thumb = await render(await sharp, full.data, kind, THUMB_SIDE)
       return { full, thumb }
     } catch (error) {
       if (error instanceof Error && /pixel limit/i.test(error.message)) {

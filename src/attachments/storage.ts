@@ -2,7 +2,6 @@
 import type { AttachmentsConfig } from '../config.js'
 import type { Db } from '../chat/chat-repository.js'
 import { DatabaseStorage } from './database-storage.js'
-import { S3Storage } from './s3-storage.js'
 
 /** Objects by key (`<attachment id>` and `<attachment id>/thumb`); every implementation is shared by all instances. */
 export interface AttachmentStorage {
@@ -13,7 +12,8 @@ export interface AttachmentStorage {
   close: () => Promise<void>
 }
 
-export function createStorage (config: AttachmentsConfig, db: Db): AttachmentStorage {
-  if (config.storage === 's3' && config.s3 !== null) return new S3Storage(config.s3)
+export async function createStorage (config: AttachmentsConfig, db: Db): Promise<AttachmentStorage> {
+  // The AWS SDK is imported only when S3 is chosen: the default start never pays for it.
+  if (config.storage === 's3' && config.s3 !== null) return new (await import('./s3-storage.js')).S3Storage(config.s3)
   return new DatabaseStorage(db)
 }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely'
-import pg from 'pg'
+import type pg from 'pg'
 import type { DatabaseConfig } from '../config.js'
 import type { Database } from './schema.js'
 import { ConnectionBreaker } from './connection-breaker.js'
@@ -130,7 +130,9 @@ function guardClient (client: pg.PoolClient, breaker: ConnectionBreaker): void {
 async function openPostgres (config: Extract<DatabaseConfig, { kind: 'postgres' }>): Promise<DatabaseHandle> {
   const description = describePostgres(config.url, config.schema)
   const statementTimeout = config.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS
-  const pool = new pg.Pool({
+  // Loaded only here: the embedded default never pays for importing the pg driver at start-up.
+  const { default: driver } = await import('pg')
+  const pool = new driver.Pool({
     connectionString: config.url,
     max: config.poolMax,
     // Also bounds waiting for a free connection, so a hung database cannot pile up requests behind the pool.
@@ -142,7 +144,7 @@ async function openPostgres (config: Extract<DatabaseConfig, { kind: 'postgres' 
     // Tests isolate themselves in a schema; search_path makes every unqualified table name land there.
     options: config.schema === null ? undefined : `-c search_path=${quoteIdentifier(config.schema)}`,
     types: {
-      getTypeParser: ((oid: number, format?: string) => oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser
+      getTypeParser: ((oid: number, format?: string) => oid === INT8_OID ? parseInt8 : driver.types.getTypeParser(oid, format as 'text')) as typeof driver.types.getTypeParser
     }
   })
   const breaker = new ConnectionBreaker({
@@ -180,7 +182,7 @@ async function openPostgres (config: Extract<DatabaseConfig, { kind: 'postgres' 
       await pool.end()
     },
     // Kysely reads these to cancel a query from a separate connection.
-    Client: pg.Client,
+    Client: driver.Client,
     options: pool.options
   }
   try {

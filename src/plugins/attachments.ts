@@ -17,7 +17,7 @@ const PROCESSING_CONCURRENCY = 2
 const PROCESSING_MAX_WAITING = 16
 
 export default fp<{ config: Config, now?: () => number }>(async (app, { config, now = Date.now }) => {
-  const storage = createStorage(config.attachments, app.db)
+  const storage = await createStorage(config.attachments, app.db)
   const service = new AttachmentService({
     db: app.db,
     storage,

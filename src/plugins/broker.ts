@@ -4,8 +4,6 @@ import type { Config } from '../config.js'
 import type { Broker } from '../realtime/broker.js'
 import { createMemoryBroker } from '../realtime/memory-broker.js'
 import { createMemoryPresence, type Presence } from '../realtime/presence.js'
-import { createRedisBroker } from '../realtime/redis-broker.js'
-import { createRedisPresence } from '../realtime/redis-presence.js'
 
 /** 'disabled' when this instance runs alone (no REDIS_URL). */
 export type RedisHealth = 'up' | 'down' | 'disabled'
@@ -39,6 +37,9 @@ export default fp<{ config: Config }>(async (app, { config }) => {
     return
   }
 
+  // Loaded only here: a lone instance never pays for importing ioredis at start-up.
+  const { createRedisBroker } = await import('../realtime/redis-broker.js')
+  const { createRedisPresence } = await import('../realtime/redis-presence.js')
   const log = app.log.child({ component: 'redis' })
   const broker = createRedisBroker({ url: config.redisUrl, prefix: config.redisKeyPrefix, log })
   const presence = createRedisPresence(broker, { ttlMs: config.presenceTtlMs, heartbeatMs: config.presenceHeartbeatMs, log })

@@ -5,8 +5,7 @@ import { identityKey } from '../auth/identity.js'
 import type { Config } from '../config.js'
 import { AppError } from '../errors.js'
 import { createLocalIdentityLimits, type IdentityLimits, type SocketSlot } from '../realtime/identity-limits.js'
-import { RedisBroker } from '../realtime/redis-broker.js'
-import { createRedisIdentityLimits } from '../realtime/redis-identity-limits.js'
+import type { RedisBroker } from '../realtime/redis-broker.js'
 import { callerOf } from './auth.js'
 
 declare module 'fastify' {
@@ -23,13 +22,14 @@ declare module 'fastify' {
 
 export default fp<{ config: Config }>(async (app, { config }) => {
   const options = { rate: config.ws.messageRate, burst: config.ws.messageBurst, maxSockets: config.ws.maxSocketsPerUser }
-  const limits: IdentityLimits = app.broker instanceof RedisBroker
-    ? createRedisIdentityLimits(app.broker, {
-      ...options,
-      ttlMs: config.presenceTtlMs,
-      heartbeatMs: config.presenceHeartbeatMs,
-      log: app.log.child({ component: 'identity-limits' })
-    })
+  // With REDIS_URL the broker plugin made a RedisBroker; the limits share its connection.
+  const limits: IdentityLimits = config.redisUrl !== null
+    ? (await import('../realtime/redis-identity-limits.js')).createRedisIdentityLimits(app.broker as RedisBroker, {
+        ...options,
+        ttlMs: config.presenceTtlMs,
+        heartbeatMs: config.presenceHeartbeatMs,
+        log: app.log.child({ component: 'identity-limits' })
+      })
     : createLocalIdentityLimits(options)
   app.decorate('identityLimits', limits)
   app.decorateRequest('socketSlot', null)

@@ -6,7 +6,6 @@ import type { Db } from '../chat/chat-repository.js'
 import type { Config } from '../config.js'
 import { NotifyWorker } from '../notify/notify-worker.js'
 import * as outbox from '../notify/outbox-repository.js'
-import { createPushSender } from '../notify/push-sender.js'
 import { PushSubscriptions } from '../notify/push-subscriptions.js'
 import { createWebhookSender } from '../notify/webhook-sender.js'
 
@@ -60,7 +59,7 @@ export default fp<{ config: Config }>(async (app, { config }) => {
     : null
   const push = settings.webPush === null
     ? null
-    : createPushSender({ vapid: settings.webPush, allowInsecure: settings.allowInsecurePushEndpoints, timeoutMs: settings.webhookTimeoutMs })
+    : (await import('../notify/push-sender.js')).createPushSender({ vapid: settings.webPush, allowInsecure: settings.allowInsecurePushEndpoints, timeoutMs: settings.webhookTimeoutMs })
   const worker = new NotifyWorker({
     db,
     presence: app.presence,
