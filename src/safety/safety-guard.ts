@@ -2,7 +2,8 @@
 import { createHash } from 'node:crypto'
 import type { Identity } from '../auth/identity.js'
 import type { ChatGuard, CheckedText } from '../chat/chat-guard.js'
-import type { Db } from '../chat/chat-repository.js'
+import { findChat, type Db } from '../chat/chat-repository.js'
+import { roleIn } from '../chat/participants.js'
 import type { SafetyConfig } from '../config.js'
 import { AppError } from '../errors.js'
 import { findContacts, maskContacts } from './contact-filter.js'
@@ -45,6 +46,13 @@ export function createSafetyGuard ({ db, config, events, fingerprints }: SafetyG
     }
   }
 
+  // Only past the same-text limit, so the send path never pays for the lookup.
+  async function isSellerIn (sender: Identity, chatId: string): Promise<boolean> {
+    if (!sender.registered) return false
+    const chat = await findChat(db, chatId)
+    return chat !== undefined && roleIn(chat, sender) === 'seller'
+  }
+
   return {
     async beforeNewChat (buyer, sellerId) {
       const seller: Identity = { userId: sellerId, registered: true }
@@ -68,7 +76,7 @@ export function createSafetyGuard ({ db, config, events, fingerprints }: SafetyG
         const others = await fingerprints.otherChats(sender, fingerprint, chatId)
         // A seller answering many buyers the same way ("Yes, still available") is a busy seller, not a spammer: only
         // buyers open chats, so a seller can write only to people who wrote first. Asked only past the limit.
-        if (others < config.spamSameTextChats || (sender.registered && await repo.isSellerOf(db, sender.userId, chatId))) {
+        if (others < config.spamSameTextChats || await isSellerIn(sender, chatId)) {
           fingerprints.record(sender, fingerprint, chatId)
         } else {
           events().spamSuspected({ sender, chat_id: chatId, other_chats: others })

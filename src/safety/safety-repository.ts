@@ -52,12 +52,6 @@ export async function recentChatsOf (db: Db, buyer: Identity): Promise<{ count: 
   return { count: Number(row.count), oldestAt: row.oldest === null ? null : new Date(row.oldest).getTime() }
 }
 
-/** Whether this registered user is the seller of this chat (the same-text limit holds buyers only). */
-export async function isSellerOf (db: Db, userId: string, chatId: string): Promise<boolean> {
-  const row = await db.selectFrom('chats').select('id').where('id', '=', chatId).where('seller_id', '=', userId).executeTakeFirst()
-  return row !== undefined
-}
-
 export const SAME_TEXT_WINDOW_MINUTES = 10
 
 /** One sender's text going into one chat, as the same-text limit counts it. */
