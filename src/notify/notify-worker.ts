@@ -200,17 +200,24 @@ export class NotifyWorker {
   }
 }
 
+/** The chat's part of every webhook body, first in each. */
+function chatData (row: DueRow): Record<string, unknown> {
+  return {
+    chat_id: row.chat_id,
+    listing_id: row.listing_id,
+    seller_id: row.seller_id,
+    buyer_id: row.buyer_id,
+    buyer_is_registered: row.buyer_is_registered
+  }
+}
+
 function chatCreated (row: DueRow, first: WebhookMessage | undefined): outbox.NewDelivery {
   return {
     channel: 'webhook',
     type: 'chat.created',
     subscriptionId: null,
     data: {
-      chat_id: row.chat_id,
-      listing_id: row.listing_id,
-      seller_id: row.seller_id,
-      buyer_id: row.buyer_id,
-      buyer_is_registered: row.buyer_is_registered,
+      ...chatData(row),
       created_at: new Date(row.created_at).toISOString(),
       first_message: first ?? null
     }
@@ -224,11 +231,7 @@ function unreadWebhook (row: DueRow, unreadCount: number, last: WebhookMessage |
     type: 'message.unread',
     subscriptionId: null,
     data: {
-      chat_id: row.chat_id,
-      listing_id: row.listing_id,
-      seller_id: row.seller_id,
-      buyer_id: row.buyer_id,
-      buyer_is_registered: row.buyer_is_registered,
+      ...chatData(row),
       recipient_id: recipientIsSeller ? row.seller_id : row.buyer_id,
       recipient_role: row.kind,
       recipient_is_registered: recipientIsSeller ? true : row.buyer_is_registered,
