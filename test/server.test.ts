@@ -1,12 +1,14 @@
 // The compiled server as a process: SIGTERM drains in-flight sends and exits 0; a close that hangs still exits at the bound.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import t from 'tap'
 import WebSocket from 'ws'
 import { postgresUrl } from './fixtures/app.js'
-import { compileCopy, isolatedDatabase, productionEnv, startServer, type ChildServer } from './fixtures/child-server.js'
+import { compileCopy, isolatedDatabase, productionEnv, run, startServer, type ChildServer } from './fixtures/child-server.js'
 
 // Compiling and starting real processes is slow on a shared 2-core machine.
 t.setTimeout(300_000)
@@ -50,7 +52,7 @@ async function post (server: ChildServer, path: string, body: unknown, token?: s
 
 t.test('SIGTERM while clients send over REST and WebSocket: every acknowledged message is stored, sockets get 1001, exit 0', async (t) => {
   const database = await isolatedDatabase(t)
-  const server = await startServer(t, { cwd: build, command: ['node', 'dist/src/server.js'], env: productionEnv(database, NO_LIMITS) })
+  const server = await startServer(t, { cwd: build, command: ['node', 'dist/server/server.js'], env: productionEnv(database, NO_LIMITS) })
 
   const session = await (await post(server, '/api/chat/anonymous', {})).json() as { token: string }
   const opened = await post(server, '/api/chat/chats', { listing_id: 'L1', seller_id: 'seller-1' }, session.token)
@@ -118,7 +120,7 @@ t.test('SIGTERM while clients send over REST and WebSocket: every acknowledged m
 
 t.test('a shutdown that cannot finish still exits when SHUTDOWN_TIMEOUT_MS runs out', async (t) => {
   const database = await isolatedDatabase(t)
-  const server = await startServer(t, { cwd: build, command: ['node', 'dist/src/server.js'], env: productionEnv(database, { SHUTDOWN_TIMEOUT_MS: '1000' }) })
+  const server = await startServer(t, { cwd: build, command: ['node', 'dist/server/server.js'], env: productionEnv(database, { SHUTDOWN_TIMEOUT_MS: '1000' }) })
 
   // A client that announces a body and never sends it keeps its request in flight forever.
   const socket = connect(server.port, '127.0.0.1')
@@ -135,7 +137,7 @@ t.test('a shutdown that cannot finish still exits when SHUTDOWN_TIMEOUT_MS runs 
 
 t.test('SIGTERM while the embedded database is still opening is a clean stop, not a failed start', { skip: postgresUrl !== null ? 'only the embedded database opens after listen' : false }, async (t) => {
   const database = await isolatedDatabase(t)
-  const child = spawn('node', ['dist/src/server.js'], { cwd: build, env: productionEnv(database), stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn('node', ['dist/server/server.js'], { cwd: build, env: productionEnv(database), stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = once(child, 'exit').then(([code]) => code as number | null)
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
   let stderr = ''
@@ -157,4 +159,25 @@ t.test('SIGTERM while the embedded database is still opening is a clean stop, no
   t.equal(code, 0, `exit 0; stderr:\n${stderr}`)
   t.notMatch(stderr, /startup failed/, 'not reported as a failed start')
   t.ok(messages.includes('shutting down'), 'a normal shutdown is logged')
+})
+
+// Last: it edits the compiled copy's sources.
+t.test('npm start runs the bundle of the current sources: an unchanged build keeps it, a changed source rebuilds it', async (t) => {
+  const bundle = join(build, 'dist', 'server', 'server.js')
+  const before = (await stat(bundle)).mtimeMs
+  await run('npm', ['run', 'build', '--silent'], { cwd: build })
+  t.equal((await stat(bundle)).mtimeMs, before, 'nothing changed: the bundle is not rebuilt (npm start builds on every start)')
+
+  const entry = join(build, 'src', 'server.ts')
+  const source = await readFile(entry, 'utf8')
+  const edited = source.replace("app.log.info('database open; serving every route')", "app.log.info({ edited: true }, 'database open; serving every route')")
+  t.not(edited, source, 'the test found the line it edits')
+  await writeFile(entry, edited)
+  await run('npm', ['run', 'build', '--silent'], { cwd: build })
+
+  const server = await startServer(t, { cwd: build, command: ['node', 'dist/server/server.js'], env: productionEnv(await isolatedDatabase(t)) })
+  const open = await server.waitForLog((line) => line.msg === 'database open; serving every route')
+  t.equal(open.edited, true, 'the running service is the edited one')
+  server.child.kill('SIGTERM')
+  t.equal(await server.exited, 0)
 })

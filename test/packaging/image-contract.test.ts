@@ -90,7 +90,7 @@ t.test('the image built from the Dockerfile serves, passes its health check and 
   const healthcheck = all(runtime, 'HEALTHCHECK').at(-1)?.args ?? ''
   t.match(healthcheck, /\/health/, 'HEALTHCHECK probes /health')
   t.notMatch(healthcheck, /curl|wget/, 'without tools the slim image lacks')
-  t.same(execForm(all(runtime, 'CMD').at(-1)?.args ?? '[]'), ['node', 'dist/src/server.js'], 'starts node directly (no npm, which would build)')
+  t.same(execForm(all(runtime, 'CMD').at(-1)?.args ?? '[]'), ['node', 'dist/server/server.js'], 'starts node directly (no npm, which would build)')
   t.notOk(all(runtime, 'COPY').some((instruction) => /node_modules/.test(instruction.args)), 'dev dependencies never reach the runtime stage')
 
   const dockerignore = await readFile(join(projectRoot, '.dockerignore'), 'utf8')
