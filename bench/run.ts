@@ -6,6 +6,7 @@ import { reconnect } from './scenarios/reconnect.js'
 import { inbox } from './scenarios/inbox.js'
 import { startup } from './scenarios/startup.js'
 import { attachments } from './scenarios/attachments.js'
+import { sendStatement, SCHEMA_VARIANTS, type SchemaVariant } from './scenarios/send-statement.js'
 import { profileTop, renderProfileTop } from './profile-top.js'
 import type { CommonOptions } from './lib/common.js'
 import type { TargetKind } from './lib/target.js'
@@ -19,6 +20,7 @@ scenarios:
   startup      spawn the built service on embedded PGlite (fresh and existing DATA_DIR): time to first 200 on /health
   reconnect    clients drop and resume with after_seq while traffic continues: time to catch up, loss, duplicates
   attachments  ~1 MB photo uploads: uploads/s and p99 against the relay's plain multipart upload that stores nothing
+  send-statement  PostgreSQL CPU per message of the group-commit send statement, on schema variants (needs DATABASE_URL)
   profile FILE summarise a .cpuprofile written with --cpu-prof (self time by package and function)
 
 common options:
@@ -41,7 +43,8 @@ capacity:    --connections 10000  --concurrency 200
 inbox:       --messages 1000000  --chat-count 100000  --seller-chats 2000  --listings 300  --calls 1000
 startup:     --runs 5   (with --service-entry to time another build)
 reconnect:   --clients 1000  --rate 1000  --before 3  --after 5
-attachments: --uploads 200  --concurrency 8`
+attachments: --uploads 200  --concurrency 8
+send-statement: --variants as-is,no-activity-indexes,no-buyer-activity-index  --runs 3  --batches 300  --batch-size 50  --chats 1000`
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -56,6 +59,9 @@ const { values, positionals } = parseArgs({
     'wait-idle': { type: 'string' },
     'service-entry': { type: 'string' },
     'service-env': { type: 'string', multiple: true },
+    variants: { type: 'string' },
+    'batch-size': { type: 'string' },
+    batches: { type: 'string' },
     rates: { type: 'string' },
     chats: { type: 'string' },
     warmup: { type: 'string' },
@@ -164,6 +170,20 @@ try {
     case 'attachments':
       out = await attachments({ ...common, uploads: num(values.uploads), concurrency: num(values.concurrency) })
       break
+    case 'send-statement': {
+      const variants = values.variants?.split(',')
+      const unknown = variants?.filter((v) => !(v in SCHEMA_VARIANTS)) ?? []
+      if (unknown.length > 0) throw new Error(`unknown --variants ${unknown.join(', ')} (known: ${Object.keys(SCHEMA_VARIANTS).join(', ')})`)
+      out = await sendStatement({
+        ...common,
+        variants: variants as SchemaVariant[] | undefined,
+        runs: num(values.runs),
+        batches: num(values.batches),
+        batchSize: num(values['batch-size']),
+        chats: num(values.chats)
+      })
+      break
+    }
     case 'startup':
       out = await startup({ ...common, runs: num(values.runs) })
       break

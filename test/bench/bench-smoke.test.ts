@@ -8,6 +8,7 @@ import { capacity } from '../../bench/scenarios/capacity.js'
 import { inbox } from '../../bench/scenarios/inbox.js'
 import { reconnect } from '../../bench/scenarios/reconnect.js'
 import { attachments } from '../../bench/scenarios/attachments.js'
+import { sendStatement } from '../../bench/scenarios/send-statement.js'
 import type { TargetKind } from '../../bench/lib/target.js'
 import { postgresUrl } from '../fixtures/app.js'
 
@@ -100,4 +101,11 @@ t.test('attachments: every photo upload is accepted, on the service and the rela
     t.equal(x.latency.count, 4, `${x.kind}: latencies recorded`)
   }
   t.equal(readJson(r.path).scenario, 'attachments', 'results file written')
+})
+
+t.test('send-statement: every batch is stored on each schema variant', { skip: postgresUrl === null ? 'measures PostgreSQL' : false }, async (t) => {
+  const r = await sendStatement({ databaseUrl: postgresUrl ?? undefined, resultsDir: resultsDir(t), runs: 1, batches: 3, batchSize: 5, chats: 20 })
+  t.same(r.measurements.map((m) => m.variant), ['as-is', 'no-activity-indexes'], 'each variant measured (a lost message throws)')
+  t.equal(r.measurements[0]?.hotShare, 0, 'as migrated, a send moves an indexed column: no chat update is HOT')
+  t.equal(readJson(r.path).scenario, 'send-statement', 'results file written')
 })
