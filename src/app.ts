@@ -42,6 +42,7 @@ import pushRoutes from './routes/push.js'
 import staticRoutes from './routes/static-files.js'
 import wsChatRoutes from './routes/ws-chat.js'
 import wsInboxRoutes from './routes/ws-inbox.js'
+import { onSocketError } from './routes/upgraded-socket.js'
 
 export interface AppOptions {
   /** Where log lines go; tests pass a stream to read them. */
@@ -87,12 +88,8 @@ export async function buildApp (config: Config, options: AppOptions = {}) {
     // The plugin's default would close every socket at once without a code; the connections plugin closes them
     // with 1001 after the messages they already sent are committed.
     preClose: async () => {},
-    // ws has already closed the socket with the fitting code (1009 frame too big, 1007 bad UTF-8, ...): a client's
-    // bad frame is logged, not treated as our failure, and never cut before the close frame is out.
-    errorHandler: (error, socket, request) => {
-      request.log.info({ err: error }, 'websocket error')
-      if (socket.readyState === socket.OPEN) socket.close(1011, 'Internal error; reconnect')
-    }
+    // Until the route hands the socket over (routes/upgraded-socket.ts), and for a throwing handler.
+    errorHandler: (error, socket, request) => { onSocketError(request.log, socket, error) }
   })
   // Limits are per route (see routes/); none applies unless a route asks.
   await app.register(rateLimit, {

@@ -10,6 +10,7 @@ import { AppError } from '../errors.js'
 import { callerOf } from '../plugins/auth.js'
 import { ChatConnection } from '../realtime/chat-connection.js'
 import { startSession } from '../realtime/socket-session.js'
+import { releaseUpgradeRequest } from './upgraded-socket.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -46,6 +47,7 @@ const wsChatRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, 
       const identity = callerOf(request)
       const slot = request.socketSlot
       const afterSeq = request.query.after_seq ?? null
+      releaseUpgradeRequest(socket, request)
       startSession(socket, identity, 'chat', new ChatConnection(deps, identity, chat, afterSeq), {
         registry: app.connections,
         chatId: chat.chatId,

@@ -7,6 +7,7 @@ import { AppError } from '../errors.js'
 import { callerOf } from '../plugins/auth.js'
 import { InboxConnection } from '../realtime/inbox-connection.js'
 import { startSession } from '../realtime/socket-session.js'
+import { releaseUpgradeRequest } from './upgraded-socket.js'
 
 const Query = Type.Object({
   token: Type.Optional(Type.String({ description: 'Bearer token (or send it as the Sec-WebSocket-Protocol value)' }))
@@ -26,6 +27,7 @@ const wsInboxRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
     wsHandler: (socket, request) => {
       const identity = callerOf(request)
       const slot = request.socketSlot
+      releaseUpgradeRequest(socket, request)
       startSession(socket, identity, 'inbox', new InboxConnection(deps, identity), {
         registry: app.connections,
         maxBufferedBytes: config.ws.maxBufferedBytes,
