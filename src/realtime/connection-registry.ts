@@ -51,8 +51,21 @@ export interface RegistryEvents {
   delivered: [createdAt: string]
 }
 
+/**
+ * The heartbeat pings one slice of the sockets at a time, every heartbeatMs / HEARTBEAT_SLICES, so each socket is
+ * still pinged once per heartbeatMs. Pinging every socket in one go was one event-loop stall per heartbeatMs (a write
+ * per socket, then as many pongs at once) that every message in flight at that moment waited out: a spike in the
+ * send→deliver tail at any load.
+ */
+export const HEARTBEAT_SLICES = 30
+
 export class ConnectionRegistry extends EventEmitter<RegistryEvents> {
   private readonly sessions = new Set<Session>()
+  /** The sessions each heartbeat tick pings; a new session joins the slice after the previous one's. */
+  private readonly slices: Array<Set<Session>> = Array.from({ length: HEARTBEAT_SLICES }, () => new Set())
+  private readonly sliceOf = new Map<Session, Set<Session>>()
+  private nextSlice = 0
+  private beatTick = 0
   /** Open sessions by user key, so a person's sockets can be found (and closed) without a scan. */
   private readonly users = new Map<string, Set<Session>>()
   private readonly chats = new Map<string, Set<Session>>()
@@ -75,7 +88,10 @@ export class ConnectionRegistry extends EventEmitter<RegistryEvents> {
     this.sessions.add(session)
     addTo(this.users, session.userKey, session)
     if (session.chatId !== null) addTo(this.chats, session.chatId, session)
-    this.heartbeat ??= setInterval(() => { this.beat() }, this.options.heartbeatMs).unref()
+    const slice = this.slices[this.nextSlice++ % HEARTBEAT_SLICES] as Set<Session>
+    slice.add(session)
+    this.sliceOf.set(session, slice)
+    this.heartbeat ??= setInterval(() => { this.beat() }, this.options.heartbeatMs / HEARTBEAT_SLICES).unref()
     return true
   }
 
@@ -83,6 +99,8 @@ export class ConnectionRegistry extends EventEmitter<RegistryEvents> {
     if (!this.sessions.delete(session)) return
     removeFrom(this.users, session.userKey, session)
     if (session.chatId !== null) removeFrom(this.chats, session.chatId, session)
+    this.sliceOf.get(session)?.delete(session)
+    this.sliceOf.delete(session)
     if (this.sessions.size === 0) this.stopHeartbeat()
     this.emit('close', session)
   }
@@ -156,7 +174,7 @@ export class ConnectionRegistry extends EventEmitter<RegistryEvents> {
 
   /** A peer that has not answered the previous ping is gone (half-open TCP, sleeping laptop): cut it. */
   private beat (): void {
-    for (const session of this.sessions) {
+    for (const session of this.slices[this.beatTick++ % HEARTBEAT_SLICES] as Set<Session>) {
       if (!session.alive) {
         this.timeouts++
         this.log.info({ connection: session.id }, 'websocket missed its heartbeat; terminating')
