@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { randomUUID } from 'node:crypto'
 import { pathToFileURL } from 'node:url'
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import { WebSocketServer, type WebSocket } from 'ws'
 
 // Enough history for a reconnecting client to resume after a short drop; older gaps are reported as loss.
@@ -40,6 +41,24 @@ function tokenOf (req: IncomingMessage, url: URL): string | null {
   return url.searchParams.get('token') ?? (req.headers['sec-websocket-protocol']?.split(',')[0]?.trim() ?? null)
 }
 
+/**
+ * The event-loop delay gauges prom-client gives the service (same names, same 10 ms sampling, reset at each scrape),
+ * so the bench reads the relay's loop delay over a window exactly as it reads the service's.
+ */
+function loopMetrics (h: IntervalHistogram): string {
+  const s = (ns: number): number => ns / 1e9
+  return [
+    `nodejs_eventloop_lag_min_seconds ${s(h.count > 0 ? h.min : 0)}`,
+    `nodejs_eventloop_lag_max_seconds ${s(h.max)}`,
+    `nodejs_eventloop_lag_mean_seconds ${s(h.count > 0 ? h.mean : 0)}`,
+    `nodejs_eventloop_lag_stddev_seconds ${s(h.count > 0 ? h.stddev : 0)}`,
+    `nodejs_eventloop_lag_p50_seconds ${s(h.percentile(50))}`,
+    `nodejs_eventloop_lag_p90_seconds ${s(h.percentile(90))}`,
+    `nodejs_eventloop_lag_p99_seconds ${s(h.percentile(99))}`,
+    ''
+  ].join('\n')
+}
+
 function online (chat: RelayChat): string[] {
   return [...new Set([...chat.conns].map(c => c.userId))]
 }
@@ -52,9 +71,11 @@ export async function startRelay (port = 0, host = '127.0.0.1'): Promise<Relay> 
     return chat
   }
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024, perMessageDeflate: false })
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 })
+  loopDelay.enable()
 
   const server: Server = createServer((req, res) => {
-    // REST surface just big enough for the load client: create chats, and a canned JSON answer as the HTTP floor.
+    // REST surface just big enough for the load client: create chats, /metrics (loop delay), and a canned JSON answer as the HTTP floor.
     if (req.method === 'POST' && req.url === '/api/chat/chats') {
       const chunks: Buffer[] = []
       req.on('data', (c: Buffer) => chunks.push(c))
@@ -76,6 +97,12 @@ export async function startRelay (port = 0, host = '127.0.0.1'): Promise<Relay> 
         res.writeHead(201, { 'content-type': 'application/json' })
         res.end(JSON.stringify({ id: randomUUID(), content_type: 'application/octet-stream', size, width: 0, height: 0 }))
       })
+      return
+    }
+    if (req.method === 'GET' && req.url === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
+      res.end(loopMetrics(loopDelay))
+      loopDelay.reset()
       return
     }
     res.writeHead(200, { 'content-type': 'application/json' })
@@ -168,6 +195,7 @@ export async function startRelay (port = 0, host = '127.0.0.1'): Promise<Relay> 
   return {
     port: typeof address === 'object' && address ? address.port : port,
     close: async () => {
+      loopDelay.disable()
       for (const ws of wss.clients) ws.terminate()
       wss.close()
       await new Promise<void>(resolve => server.close(() => resolve()))

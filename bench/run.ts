@@ -36,9 +36,15 @@ common options:
   --cpu-prof DIR                    run the service with node --cpu-prof, profiles into DIR
   --service-entry FILE              run the service from another build's server.js (before/after a fix)
   --service-env NAME=VALUE          a setting for the service under test (repeatable), e.g. to compare a feature on and off
+  --pg-setting NAME=VALUE           a PostgreSQL setting for the scratch database (repeatable), to find where time
+                                    goes (e.g. synchronous_commit=off: what the commit's WAL flush costs); diagnosis only
   --wait-idle PCT                   before each target wait until other processes use < PCT % CPU (one core = 100)
 
 throughput:  --rates 1000,2000,5000,...  --chats 1000  --warmup 3  --duration 10  --drain 10  --full-sweep
+             --client-workers N   load client threads (default: cores - 1, 1..4; 0 = in the main thread)
+             --tail               after the sweep, rerun each target at 25, 50 and 75 % of its highest passing rate
+             --tail-at 25,50,75   those percentages (implies --tail)
+             --tail-rates R,...   tail runs at these rates too, the same for every target
 capacity:    --connections 10000  --concurrency 200
 inbox:       --messages 1000000  --chat-count 100000  --seller-chats 2000  --listings 300  --calls 1000
 startup:     --runs 5   (with --service-entry to time another build)
@@ -59,6 +65,7 @@ const { values, positionals } = parseArgs({
     'wait-idle': { type: 'string' },
     'service-entry': { type: 'string' },
     'service-env': { type: 'string', multiple: true },
+    'pg-setting': { type: 'string', multiple: true },
     variants: { type: 'string' },
     'batch-size': { type: 'string' },
     batches: { type: 'string' },
@@ -68,6 +75,10 @@ const { values, positionals } = parseArgs({
     duration: { type: 'string' },
     drain: { type: 'string' },
     'full-sweep': { type: 'boolean' },
+    'client-workers': { type: 'string' },
+    tail: { type: 'boolean' },
+    'tail-at': { type: 'string' },
+    'tail-rates': { type: 'string' },
     connections: { type: 'string' },
     concurrency: { type: 'string' },
     messages: { type: 'string' },
@@ -91,6 +102,7 @@ const num = (v: string | undefined): number | undefined => {
   if (!Number.isFinite(n) || n < 0) throw new Error(`not a number: ${v}`)
   return n
 }
+const list = (v: string): number[] => v.split(',').map(x => num(x.trim()) as number)
 const secs = (v: string | undefined): number | undefined => { const n = num(v); return n === undefined ? undefined : n * 1000 }
 
 /** --service-env NAME=VALUE (repeatable): a setting for the service under test, to compare it on and off. */
@@ -99,7 +111,7 @@ function serviceEnvOf (pairs: string[] | undefined): Record<string, string> | un
   const env: Record<string, string> = {}
   for (const pair of pairs) {
     const at = pair.indexOf('=')
-    if (at < 1) throw new Error(`--service-env takes NAME=VALUE, not ${pair}`)
+    if (at < 1) throw new Error(`--service-env and --pg-setting take NAME=VALUE, not ${pair}`)
     env[pair.slice(0, at)] = pair.slice(at + 1)
   }
   return env
@@ -137,6 +149,7 @@ const common: CommonOptions = {
   waitIdlePct: num(values['wait-idle']),
   serviceEntry: values['service-entry'],
   serviceEnv: serviceEnvOf(values['service-env']),
+  pgSettings: serviceEnvOf(values['pg-setting']),
   log: (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`)
 }
 
@@ -151,7 +164,10 @@ try {
         warmupMs: secs(values.warmup),
         durationMs: secs(values.duration),
         drainMs: secs(values.drain),
-        fullSweep: values['full-sweep']
+        fullSweep: values['full-sweep'],
+        clientWorkers: num(values['client-workers']),
+        tailAt: values['tail-at'] !== undefined ? list(values['tail-at']) : values.tail === true ? [25, 50, 75] : undefined,
+        tailRates: values['tail-rates'] !== undefined ? list(values['tail-rates']) : undefined
       })
       break
     case 'capacity':

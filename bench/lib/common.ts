@@ -26,6 +26,8 @@ export interface CommonOptions {
   waitIdlePct?: number
   /** see TargetOptions.serviceEntry */
   serviceEntry?: string
+  /** see TargetOptions.pgSettings */
+  pgSettings?: Record<string, string>
 }
 
 export function resolveTargets (o: CommonOptions): TargetKind[] {
@@ -64,7 +66,8 @@ export async function withTarget<T> (kind: TargetKind, o: CommonOptions, fn: (t:
     cpuProfDir: o.cpuProfDir,
     env: kind === 'relay' ? undefined : o.serviceEnv,
     inProcess: o.inProcess,
-    serviceEntry: o.serviceEntry
+    serviceEntry: o.serviceEntry,
+    pgSettings: o.pgSettings
   })
   try { return await fn(target) } finally { await target.dispose() }
 }

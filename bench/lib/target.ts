@@ -40,6 +40,11 @@ export interface TargetOptions {
   inProcess?: boolean
   /** run the service from this server.js instead of this checkout's (before/after comparisons of a fix) */
   serviceEntry?: string
+  /**
+   * PostgreSQL settings for the scratch database (ALTER DATABASE … SET), to find where time goes, e.g.
+   * synchronous_commit=off to see what waiting for the WAL flush costs. Never how the service should run.
+   */
+  pgSettings?: Record<string, string>
 }
 
 export interface Target {
@@ -67,6 +72,11 @@ const here = fileURLToPath(import.meta.url)
 // Compiled: dist/bench/lib/target.js; under tap: bench/lib/target.ts run through the TypeScript loader.
 const fromSource = here.endsWith('.ts')
 export const repoRoot = fromSource ? resolve(dirname(here), '../..') : resolve(dirname(here), '../../..')
+
+/** The service as `npm start` and the image run it: the bundle (scripts/build-server.ts); its sources under tap. */
+function serviceFile (): { file: string, execArgv: string[] } {
+  return entry(fromSource ? 'src/server' : 'server/server')
+}
 
 export function entry (rel: string): { file: string, execArgv: string[] } {
   return fromSource
@@ -204,7 +214,7 @@ export async function startTarget (opts: TargetOptions): Promise<Target> {
     file = entry('bench/relay')
     env = { PORT: String(port), HOST: '127.0.0.1' }
   } else if (opts.kind === 'pglite') {
-    file = opts.serviceEntry ? { file: opts.serviceEntry, execArgv: [] } : entry('src/server')
+    file = opts.serviceEntry ? { file: opts.serviceEntry, execArgv: [] } : serviceFile()
     const dataDir = join(work, 'data')
     env = serviceEnv(port, secret, { dataDir })
     database = 'PGlite (embedded, in the service process)'
@@ -213,12 +223,23 @@ export async function startTarget (opts: TargetOptions): Promise<Target> {
     exclusive = true
   } else {
     if (!opts.databaseUrl) throw new Error(`${opts.kind} target needs DATABASE_URL`)
-    file = opts.serviceEntry ? { file: opts.serviceEntry, execArgv: [] } : entry('src/server')
+    file = opts.serviceEntry ? { file: opts.serviceEntry, execArgv: [] } : serviceFile()
     let url = opts.databaseUrl
     if (!opts.useDatabaseAsIs) {
-      const scratch = await createScratchDatabase(opts.databaseUrl, `chatbench_${process.pid}_${Date.now().toString(36)}`)
+      const name = `chatbench_${process.pid}_${Date.now().toString(36)}`
+      const scratch = await createScratchDatabase(opts.databaseUrl, name)
       url = scratch.url
       dropDb = scratch.drop
+      const settings = Object.entries(opts.pgSettings ?? {})
+      if (settings.length > 0) {
+        const admin = await openPostgres(opts.databaseUrl)
+        try {
+          for (const [key, value] of settings) {
+            if (!/^[a-z_]+$/.test(key)) throw new Error(`--pg-setting: "${key}" is not a setting name`)
+            await admin.exec(`ALTER DATABASE ${name} SET ${key} = '${value.replace(/'/g, "''")}'`)
+          }
+        } finally { await admin.close() }
+      }
     }
     env = serviceEnv(port, secret, { databaseUrl: url })
     database = 'PostgreSQL (scratch database)'

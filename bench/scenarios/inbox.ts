@@ -2,7 +2,7 @@
 import { seedInbox, HOT_SELLER, type SeedShape } from '../lib/seed.js'
 import { participant } from '../lib/fixtures.js'
 import { ProcSampler, type SampleReport } from '../lib/proc-sampler.js'
-import { summarize, round, ratio, type LatencySummary } from '../lib/stats.js'
+import { summarize, round, roundSummary, ratio, type LatencySummary } from '../lib/stats.js'
 import { describeMachine, defaultResultsDir, writeResults, table, type Machine } from '../lib/results.js'
 import { resolveTargets, withTarget, noLog, type CommonOptions } from '../lib/common.js'
 import { onPostgres, type Target, type TargetKind } from '../lib/target.js'
@@ -117,7 +117,7 @@ export async function inbox (opts: InboxOptions = {}): Promise<InboxResult> {
           if (i === warmupCalls) bytes = res.bytes
         }
         const s = summarize(lat, calls)
-        out.push({ name: ep.name, path: ep.path(0), latency: { count: s.count, p50: round(s.p50), p95: round(s.p95), p99: round(s.p99), max: round(s.max), mean: round(s.mean) }, errors, bytes })
+        out.push({ name: ep.name, path: ep.path(0), latency: roundSummary(s), errors, bytes })
         log(`[${kind}] ${ep.name}: p50 ${round(s.p50)} p99 ${round(s.p99)} ms, ${errors} errors, ${bytes} bytes`)
       }
       return { kind, database: target.database, seeded, seedMs, endpoints: out, sampled: sampler.stop() } satisfies InboxTarget

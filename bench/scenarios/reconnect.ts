@@ -4,7 +4,7 @@ import { createChats, runTag } from '../lib/fixtures.js'
 import { ProcSampler, type SampleReport } from '../lib/proc-sampler.js'
 import { checkStorage } from '../lib/storage-check.js'
 import { sleep } from '../lib/http.js'
-import { summarize, round, ratio, type LatencySummary } from '../lib/stats.js'
+import { summarize, round, roundSummary, ratio, type LatencySummary } from '../lib/stats.js'
 import { describeMachine, defaultResultsDir, writeResults, table, type Machine } from '../lib/results.js'
 import { resolveTargets, withTarget, noLog, type CommonOptions } from '../lib/common.js'
 import { onPostgres, type TargetKind } from '../lib/target.js'
@@ -157,12 +157,12 @@ export async function reconnect (opts: ReconnectOptions = {}): Promise<Reconnect
         database: target.database,
         clients,
         allCaughtUpMs,
-        caughtUp: roundS(caughtUp),
+        caughtUp: roundSummary(caughtUp),
         notCaughtUp: clients - nc,
         reconnectFailures,
         retries,
         sent: rec.sent,
-        deliver: roundS(summarize(lat, nd)),
+        deliver: roundSummary(summarize(lat, nd)),
         notAcked,
         notDelivered,
         seqGaps,
@@ -189,10 +189,6 @@ export async function reconnect (opts: ReconnectOptions = {}): Promise<Reconnect
     table: text
   }
   return { ...result, path: writeResults(opts.resultsDir ?? defaultResultsDir(), 'reconnect', result) }
-}
-
-function roundS (s: LatencySummary): LatencySummary {
-  return { count: s.count, p50: round(s.p50), p95: round(s.p95), p99: round(s.p99), max: round(s.max), mean: round(s.mean) }
 }
 
 export function renderReconnect (rows: ReconnectTarget[]): string {

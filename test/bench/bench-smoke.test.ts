@@ -51,6 +51,30 @@ t.test('throughput: every scheduled message is acked once, delivered once and st
   t.ok(readJson(r.path).machine.cpus > 0, 'results describe the machine')
 })
 
+t.test('throughput: the load client on worker threads or the main thread, and tail runs below the highest passing rate', async (t) => {
+  // 3 workers over 4 chats: an uneven split, so one worker owns two chats and sends twice as many messages
+  const runs: Array<[number, { tailAt?: number[], tailRates?: number[] }]> = [[0, { tailAt: [50] }], [3, { tailRates: [20] }]]
+  for (const [clientWorkers, tail] of runs) {
+    const r = await throughput({ ...common, ...tail, resultsDir: resultsDir(t), rates: [40], chats: 4, warmupMs: 200, durationMs: 600, drainMs: 10_000, clientWorkers })
+    t.equal(r.options.clientWorkers, clientWorkers, `${clientWorkers} client workers recorded`)
+    for (const sweep of r.targets) {
+      const label = `${sweep.kind}, ${clientWorkers} workers`
+      t.equal(sweep.maxPassingRate, 40, `${label}: the sweep's one rate passes`)
+      t.equal(sweep.tail.length, 1, `${label}: one tail run`)
+      t.same(sweep.tail.map(s => [s.rate, s.percentOfMax]), [[20, tail.tailAt === undefined ? null : 50]], `${label}: tail run at half the rate`)
+      t.equal(sweep.seqGaps, 0, `${label}: no seq gaps`)
+      for (const step of [...sweep.steps, ...sweep.tail]) {
+        t.equal(step.sent, step.rate * 0.8, `${label} ${step.rate}/s: every scheduled message sent`)
+        t.equal(step.notAcked + step.notDelivered + step.duplicates, 0, `${label} ${step.rate}/s: nothing lost or twice`)
+        t.same(step.errors, {}, `${label} ${step.rate}/s: no error frames`)
+        t.ok(step.deliver.p999 >= step.deliver.p99 && step.deliver.max >= step.deliver.p999, `${label} ${step.rate}/s: p99.9 between p99 and max`)
+        t.ok(step.eventLoop !== null, `${label} ${step.rate}/s: event-loop delay read from /metrics`)
+        if (sweep.kind !== 'relay') t.equal((step.ackedNotStored ?? 0) + (step.storedTwice ?? 0), 0, `${label} ${step.rate}/s: stored once each`)
+      }
+    }
+  }
+})
+
 t.test('capacity: every idle chat and inbox socket connects', async (t) => {
   const r = await capacity({ ...common, resultsDir: resultsDir(t), connections: 16, concurrency: 8, holdMs: 100, settleMs: 100 })
   for (const c of r.targets) {
