@@ -18,6 +18,7 @@ import { assertStorableId } from './storable-text.js'
 import type { ChatSummary, ListingDetails, Message, ReadState, UnreadCount } from './schemas.js'
 import { listingColumns, NO_DETAILS, storeListingDetails } from './listing-details.js'
 import type { MessageAttachments } from '../attachments/attachment-service.js'
+import { SummaryCache, type CachedSummary } from './summary-cache.js'
 
 const PREVIEW_LENGTH = 140
 /** The chat's last message when a message is photos only. */
@@ -37,7 +38,12 @@ export interface ChatServiceDeps {
   guard?: ChatGuard
   /** Photo attachments (claimed before a send joins a batch, listed on every message read); absent: text only. */
   attachments?: MessageAttachments
+  /** The grouped inbox's printed summaries; default: one of SUMMARY_CACHE_CHARS for this service. */
+  summaryCache?: SummaryCache
 }
+
+/** About 20,000 summaries of a typical size: the inboxes of the sellers who read theirs most, held as text. */
+export const SUMMARY_CACHE_CHARS = 16 * 1024 * 1024
 
 export interface HistoryPage {
   limit: number
@@ -60,7 +66,7 @@ function preview (text: string): string {
   return chars.length <= PREVIEW_LENGTH ? text : `${chars.slice(0, PREVIEW_LENGTH - 1).join('')}…`
 }
 
-export function summarize (chat: ChatRow | chats.ChatListRow, role: Role): ChatSummary {
+export function summarize (chat: ChatRow | chats.SummaryRow, role: Role): ChatSummary {
   const mine = role === 'seller' ? chat.seller_last_read_seq : chat.buyer_last_read_seq
   const other = role === 'seller' ? chat.buyer_last_read_seq : chat.seller_last_read_seq
   return {
@@ -94,6 +100,43 @@ export function summarize (chat: ChatRow | chats.ChatListRow, role: Role): ChatS
     blocked_by_me: role === 'seller' ? chat.blocked_by_seller : chat.blocked_by_buyer,
     blocked_by_other: role === 'seller' ? chat.blocked_by_buyer : chat.blocked_by_seller
   }
+}
+
+/** A chat as the grouped inbox prints it (see SummaryCache): the seller's summary as JSON, and what its group adds up. */
+export function printSummary (row: chats.SummaryRow & { version: string }): CachedSummary {
+  const summary = summarize(row, 'seller')
+  return {
+    version: row.version,
+    json: JSON.stringify(summary),
+    unread: row.blocked_by_seller ? 0 : summary.unread_count,
+    groupTime: summary.last_message_time ?? summary.created_at
+  }
+}
+
+/**
+ * The grouped inbox's JSON array: `entries` newest first, `printed[i]` the summary of `entries[i]` (undefined: the chat
+ * is gone, and left out). A listing's group sits where its first (newest) chat is. The text is what JSON.stringify
+ * prints for the ListingGroup objects, pieced together from summaries printed once. Grown with +: V8 keeps that as a
+ * rope and copies it once when the answer is written, faster here than Array#join (2,000 chats: ~1.4 ms against ~2.4).
+ */
+export function groupedJson (entries: chats.InboxEntry[], printed: Array<CachedSummary | undefined>): string {
+  const groups = new Map<string, { unread: number, time: string, chats: string }>()
+  entries.forEach((entry, i) => {
+    const summary = printed[i]
+    if (summary === undefined) return
+    const group = groups.get(entry.listing_id)
+    if (group === undefined) {
+      groups.set(entry.listing_id, { unread: summary.unread, time: summary.groupTime, chats: summary.json })
+    } else {
+      group.unread += summary.unread
+      group.chats += ',' + summary.json
+    }
+  })
+  let out = ''
+  for (const [listingId, group] of groups) {
+    out += `${out.length === 0 ? '[' : ','}{"listing_id":${JSON.stringify(listingId)},"unread_count":${group.unread},"last_message_time":${JSON.stringify(group.time)},"chats":[${group.chats}]}`
+  }
+  return out.length === 0 ? '[]' : out + ']'
 }
 
 // Opaque to clients; base64url JSON so it survives a query string untouched. Checked fully: it reaches SQL as values.
@@ -151,9 +194,11 @@ const CLAIM_ATTEMPTS = 3
 
 export class ChatService {
   private readonly sends: SendBatcher
+  private readonly summaries: SummaryCache
 
   constructor (private readonly deps: ChatServiceDeps) {
     this.sends = new SendBatcher(deps.db, deps.sendBatch)
+    this.summaries = deps.summaryCache ?? new SummaryCache(SUMMARY_CACHE_CHARS)
   }
 
   private get db (): Db { return this.deps.db }
@@ -273,18 +318,38 @@ export class ChatService {
   }
 
   /**
-   * The seller's inbox grouped by listing, as JSON text (see chats.sellerGroupsJson). Without a page: every group, the
-   * shape the endpoint always had; with one: `{"groups","next_cursor","total_chats","total_listings"}`.
+   * The seller's inbox grouped by listing, as JSON text. Without a page: every group, the shape the endpoint always
+   * had; with one: `{"groups","next_cursor","total_chats","total_listings"}`.
    */
   async groupedInbox (identity: Identity, sellerId: string, page: { limit: number, cursor: string | null } | null = null, filter: chats.InboxFilter = { includeBlocked: false }): Promise<string> {
     if (!identity.registered || identity.userId !== sellerId) {
       throw new AppError('forbidden', "Only the seller can read this seller's inbox")
     }
-    if (page === null) return await chats.sellerGroupsJson(this.db, sellerId, filter)
+    if (page === null) return await this.printGroups(sellerId, await chats.sellerInboxEntries(this.db, sellerId, filter))
     const after = page.cursor === null ? null : decodeGroupCursor(page.cursor)
-    const result = await chats.sellerGroupsPage(this.db, sellerId, page.limit, after, filter)
+    const result = await chats.sellerInboxPage(this.db, sellerId, page.limit, after, filter)
     const next = result.next === null ? null : encodeGroupCursor(result.next)
-    return `{"groups":${result.groups},"next_cursor":${JSON.stringify(next)},"total_chats":${result.totalChats},"total_listings":${result.totalListings}}`
+    return `{"groups":${await this.printGroups(sellerId, result.chats)},"next_cursor":${JSON.stringify(next)},"total_chats":${result.totalChats},"total_listings":${result.totalListings}}`
+  }
+
+  /**
+   * The groups of these chats, each summary from the cache when the chat's row is still the version it was printed
+   * from; the others are read by a second statement (read committed: a chat changed in between shows as it is then).
+   * A warm 2,000-chat inbox thus costs ids and versions instead of 46,000 column values and their printing.
+   */
+  private async printGroups (sellerId: string, entries: chats.InboxEntry[]): Promise<string> {
+    const printed = entries.map((entry) => this.summaries.get(entry.id, entry.version))
+    const missing = entries.filter((_, i) => printed[i] === undefined).map((entry) => entry.id)
+    if (missing.length > 0) {
+      const fresh = new Map<string, CachedSummary>()
+      for (const row of await chats.summaryRows(this.db, sellerId, missing)) {
+        const summary = printSummary(row)
+        this.summaries.set(row.id, summary)
+        fresh.set(row.id, summary)
+      }
+      entries.forEach((entry, i) => { printed[i] ??= fresh.get(entry.id) })
+    }
+    return groupedJson(entries, printed)
   }
 
   async history (identity: Identity, chatId: string, page: HistoryPage): Promise<{ messages: Message[], has_more: boolean }> {

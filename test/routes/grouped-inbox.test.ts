@@ -1,7 +1,8 @@
 // The seller's inbox grouped by listing and the unread badge, across listings and buyers, through reads, hides and unhides.
 import t from 'tap'
 import { sql } from 'kysely'
-import { summarize } from '../../src/chat/chat-service.js'
+import { combineEvents } from '../../src/chat/chat-events.js'
+import { ChatService, summarize } from '../../src/chat/chat-service.js'
 import type { ListingGroup } from '../../src/chat/schemas.js'
 import { buildTestApp, testConfig } from '../fixtures/app.js'
 import { chatApi, type ChatApi } from '../fixtures/chat-api.js'
@@ -124,9 +125,12 @@ t.test('grouped inbox and unread counts follow messages, reads, hides and unhide
 
 // ---- paging and the JSON printed by Postgres ----
 
-/** The answer as the service built it before Postgres printed it: rows, summarize(), grouping in JS, JSON.stringify. */
-async function previousAnswer (sellerId: string): Promise<string> {
-  const rows = await listSellerChats(app.db, sellerId)
+/**
+ * The answer as the service first built it: full rows, summarize(), grouping in JS, JSON.stringify. A chat the seller
+ * blocked (listed only with ?blocked=include) adds nothing to its group's unread count.
+ */
+async function previousAnswer (sellerId: string, filter = { includeBlocked: false }): Promise<string> {
+  const rows = await listSellerChats(app.db, sellerId, filter)
   const groups = new Map<string, ListingGroup>()
   for (const row of rows) {
     const summary = summarize(row, 'seller')
@@ -135,7 +139,7 @@ async function previousAnswer (sellerId: string): Promise<string> {
       group = { listing_id: row.listing_id, unread_count: 0, last_message_time: summary.last_message_time ?? summary.created_at, chats: [] }
       groups.set(row.listing_id, group)
     }
-    group.unread_count += summary.unread_count
+    if (!row.blocked_by_seller) group.unread_count += summary.unread_count
     group.chats.push(summary)
   }
   return JSON.stringify([...groups.values()])
@@ -161,11 +165,11 @@ const get = async (user: ReturnType<typeof registeredUser>, sellerId: string, qu
 
 interface Page { groups: ListingGroup[], next_cursor: string | null, total_chats: number, total_listings: number }
 
-async function allPages (user: ReturnType<typeof registeredUser>, limit: number, between?: (pageNo: number) => Promise<void>): Promise<Page[]> {
+async function allPages (user: ReturnType<typeof registeredUser>, limit: number, between?: (pageNo: number) => Promise<void>, extra = ''): Promise<Page[]> {
   const pages: Page[] = []
   let cursor: string | null = null
   for (let i = 0; i < 1000; i++) {
-    const response = await get(user, user.id, `?limit=${limit}${cursor === null ? '' : `&cursor=${cursor}`}`)
+    const response = await get(user, user.id, `?limit=${limit}${cursor === null ? '' : `&cursor=${cursor}`}${extra}`)
     if (response.statusCode !== 200) throw new Error(response.body)
     const page = response.json<Page>()
     pages.push(page)
@@ -184,6 +188,67 @@ t.test('the full answer is byte for byte what the service printed before', async
   t.match(response.headers['content-type'], /^application\/json/)
   t.equal(response.body, await previousAnswer(user.id), 'same bytes, same key order, same escaping')
   t.equal(response.json<ListingGroup[]>().length, 23)
+})
+
+t.test('with blocked chats listed, the same bytes, and their unread stays out of the group counts', async (t) => {
+  const user = registeredUser('blocking-seller')
+  await seedSeller(user.id, 300, 23)
+  await sql`update chats set blocked_by_seller = true
+    where seller_id = ${user.id} and buyer_id in (select 'b' || g from generate_series(1, 300, 4) g)`.execute(app.db)
+  const response = await get(user, user.id, '?blocked=include')
+  t.equal(response.body, await previousAnswer(user.id, { includeBlocked: true }), 'same bytes as the JS construction')
+  const full = response.json<ListingGroup[]>()
+  const blocked = full.flatMap((g) => g.chats).filter((c) => c.blocked_by_me)
+  t.ok(blocked.some((c) => c.unread_count > 0), 'some blocked chats have unread messages')
+  // (listing ids stay out of the messages: their U+2028 would break the TAP line)
+  const counts = full.map((g) => [g.unread_count, g.chats.filter((c) => !c.blocked_by_me).reduce((sum, c) => sum + c.unread_count, 0)])
+  t.same(counts.map(([shown]) => shown), counts.map(([, counted]) => counted), 'each group counts only its unblocked chats')
+  const without = (await get(user, user.id, '')).json<ListingGroup[]>()
+  t.same(without.flatMap((g) => g.chats).length, full.flatMap((g) => g.chats).length - blocked.length, 'left out by default')
+  const pages = await allPages(user, 5, undefined, '&blocked=include')
+  t.same(pages.flatMap((p) => p.groups), full, 'the pages put together are the full answer')
+  t.ok(pages.every((p) => p.total_chats === full.flatMap((g) => g.chats).length && p.total_listings === full.length), 'totals count them too')
+})
+
+t.test('a summary printed before is printed again once its row changes, whoever changed it', async (t) => {
+  const user = registeredUser('changing-seller')
+  await seedSeller(user.id, 120, 9)
+  const first = await get(user, user.id, '')
+  t.equal(first.body, await previousAnswer(user.id))
+  const page = (await get(user, user.id, '?limit=3')).body
+  // straight to the table, as a migration, a script or another instance would: no service is told
+  await sql`update chats set listing_title = E'new "title" \\ \u2028', buyer_display_name = 'Ivan', seller_last_read_seq = last_seq,
+      blocked_by_buyer = true
+    where seller_id = ${user.id} and buyer_id in (select 'b' || g from generate_series(1, 120, 5) g)`.execute(app.db)
+  const second = await get(user, user.id, '')
+  t.not(second.body, first.body, 'the answer changed')
+  t.equal(second.body, await previousAnswer(user.id), 'and is what the rows say now')
+  const pageAgain = await get(user, user.id, '?limit=3')
+  t.not(pageAgain.body, page)
+  t.same(pageAgain.json<Page>().groups, second.json<ListingGroup[]>().slice(0, 3), 'a page too')
+})
+
+t.test('a chat merged away between reading the inbox and reading its summaries is left out', async (t) => {
+  const user = registeredUser('merging-seller')
+  await seedSeller(user.id, 40, 6)
+  const shown = JSON.parse(await previousAnswer(user.id)) as ListingGroup[]
+  // the head of a listing with more chats, so the listing stays and its place and time come from the next chat
+  const gone = shown.find((g) => g.chats.length > 1)?.chats[0]?.id as string
+  let statements = 0
+  const db = app.db.withPlugin({
+    transformQuery: (args) => args.node,
+    transformResult: async (args) => {
+      // after the first statement (ids and versions), before the second (the summaries no cache holds yet)
+      if (++statements === 1) await sql`delete from chats where id = ${gone}`.execute(app.db)
+      return args.result
+    }
+  })
+  const log = { warn: () => {} }
+  const service = new ChatService({ db, events: combineEvents(log), listingLookup: null, log, sendBatch: { maxBatch: 10, maxInFlight: 1, waitingPerExtraBatch: 16 } })
+  const body = await service.groupedInbox({ userId: user.id, registered: true }, user.id)
+  t.equal(statements, 2, 'two statements')
+  t.notMatch(body, gone)
+  t.equal(body, await previousAnswer(user.id), 'the answer as the rows are now')
 })
 
 t.test('pages cover every chat exactly once, in the order of the full answer', async (t) => {

@@ -1,0 +1,42 @@
+// The grouped inbox's summary cache: a hit only for the version printed, the size bound, and what goes first when full.
+import t from 'tap'
+import { SummaryCache, type CachedSummary } from '../../src/chat/summary-cache.js'
+
+const summary = (version: string, json = `{"v":"${version}"}`): CachedSummary => ({ version, json, unread: 0, groupTime: '2026-01-01T00:00:00.000Z' })
+/** Characters one entry of `summary(x)` with a one-character version is charged: its JSON plus the fixed overhead. */
+const ONE = summary('x').json.length + 160
+
+t.test('a summary is found only under the row version it was printed from', async (t) => {
+  const cache = new SummaryCache(10 * ONE)
+  cache.set('a', summary('1'))
+  t.equal(cache.get('a', '1')?.json, '{"v":"1"}')
+  t.equal(cache.get('a', '2'), undefined, 'the row changed since')
+  t.equal(cache.get('b', '1'), undefined, 'another chat')
+  cache.set('a', summary('2'))
+  t.equal(cache.get('a', '1'), undefined, 'the older version is gone')
+  t.equal(cache.get('a', '2')?.json, '{"v":"2"}')
+  t.equal(cache.size, 1)
+  t.equal(cache.heldChars, ONE, 'replacing charges the new entry only')
+})
+
+t.test('the cache stays within its characters; what was not read since the last round goes first', async (t) => {
+  const cache = new SummaryCache(3 * ONE)
+  for (const id of ['a', 'b', 'c']) cache.set(id, summary('1'))
+  cache.set('d', summary('1'))
+  // each entry counts as read when stored: one round of second chances, then the oldest goes
+  t.same(['a', 'b', 'c', 'd'].map((id) => cache.get(id, '1') === undefined), [true, false, false, false], 'a went')
+  t.equal(cache.heldChars, 3 * ONE)
+  const fresh = new SummaryCache(3 * ONE)
+  for (const id of ['a', 'b', 'c', 'd']) fresh.set(id, summary('1'))
+  fresh.get('c', '1')
+  fresh.set('e', summary('1'))
+  t.same(['b', 'c', 'd', 'e'].map((id) => fresh.get(id, '1') !== undefined), [false, true, true, true], 'b, not read since, went; c stayed')
+  fresh.set('f', summary('1'))
+  t.equal(fresh.size, 3)
+  t.ok(fresh.heldChars <= 3 * ONE, 'within its characters')
+  t.ok(fresh.get('f', '1') !== undefined, 'the entry just stored is kept')
+  const small = new SummaryCache(ONE)
+  small.set('x', summary('1', '"' + 'x'.repeat(2 * ONE) + '"'))
+  t.equal(small.size, 0, 'a summary larger than the whole cache is not kept')
+  t.equal(small.heldChars, 0)
+})
