@@ -212,16 +212,20 @@ async function openPostgres (config: Extract<DatabaseConfig, { kind: 'postgres' 
 }
 
 async function createPglite (config: Extract<DatabaseConfig, { kind: 'pglite' }>, dir: string | null) {
-  const { PGlite } = await import('@electric-sql/pglite')
+  const [{ PGlite }, { preparePgliteMarkedStatements }] = await Promise.all([import('@electric-sql/pglite'), import('./pglite-prepared.js')])
   // A new database starts from the build's initialised template when there is one (PGlite refuses a template over an
   // existing database, so only a directory without PG_VERSION gets it).
+  let pglite
   if (dir === null) {
     const loadDataDir = loadPgliteTemplate()
-    return await PGlite.create(loadDataDir === undefined ? {} : { loadDataDir })
+    pglite = await PGlite.create(loadDataDir === undefined ? {} : { loadDataDir })
+  } else {
+    await mkdir(dir, { recursive: true })
+    const loadDataDir = existsSync(join(dir, 'PG_VERSION')) ? undefined : loadPgliteTemplate()
+    pglite = await PGlite.create(dir, loadDataDir === undefined ? {} : { loadDataDir })
   }
-  await mkdir(dir, { recursive: true })
-  const loadDataDir = existsSync(join(dir, 'PG_VERSION')) ? undefined : loadPgliteTemplate()
-  return await PGlite.create(dir, loadDataDir === undefined ? {} : { loadDataDir })
+  preparePgliteMarkedStatements(pglite)
+  return pglite
 }
 
 async function openPglite (config: Extract<DatabaseConfig, { kind: 'pglite' }>, options: OpenOptions): Promise<DatabaseHandle> {

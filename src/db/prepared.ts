@@ -6,9 +6,10 @@ const PREFIX = '/* prepared:'
 const SUFFIX = ' */'
 
 /**
- * Put first in a `sql` template whose text never varies. On Postgres the statement is then prepared under this
- * name on each pooled connection, so the per-call parse and plan (most of the server's CPU for a small write) is
- * paid once. Select explicit columns in such statements: a prepared `select *` fails once a migration adds a column.
+ * Put first in a `sql` template whose text never varies. The statement is then prepared under this name on each
+ * pooled Postgres connection, and once on the embedded PGlite (pglite-prepared.ts), so the per-call parse and plan
+ * (most of the database's CPU for a small write) is paid once. Select explicit columns in such statements: a
+ * prepared `select *` fails on Postgres once a migration adds a column.
  */
 export function preparedAs (name: string): RawBuilder<unknown> {
   return sql.raw(`${PREFIX}${name}${SUFFIX} `)

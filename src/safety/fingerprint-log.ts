@@ -63,16 +63,22 @@ export class FingerprintLog {
     return chats.size
   }
 
-  /** Joins the next read: one is in flight at a time, and the next takes every check that arrived meanwhile. */
+  /**
+   * Joins the next read: one is in flight at a time, and the next takes every check that arrived meanwhile. The
+   * first waits for the end of the event-loop turn, so every frame read in it shares that read: on PGlite a read runs
+   * to its end inside the microtasks of the frame that asked, so nothing else could join it, and each send paid a
+   * read of its own (21,000 reads for 21,000 messages at 2,000 msg/s, more database time than the send statement).
+   */
   private async lookup (senderKey: string, fingerprint: string): Promise<string[]> {
     return await new Promise((resolve, reject) => {
       this.asked.push({ key: { senderKey, fingerprint }, resolve, reject })
-      if (!this.reading) void this.read()
+      if (this.reading) return
+      this.reading = true
+      setImmediate(() => { void this.read() })
     })
   }
 
   private async read (): Promise<void> {
-    this.reading = true
     while (this.asked.length > 0) {
       const batch = this.asked.splice(0, READ_AT_MOST)
       try {

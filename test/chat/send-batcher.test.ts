@@ -1,5 +1,6 @@
 // Group commit: a burst of sends is stored by few statements, in order per chat, with every outcome reported to its own sender.
 import t from 'tap'
+import { sql } from 'kysely'
 import { v4 as uuidv4 } from 'uuid'
 import type { Db } from '../../src/chat/chat-repository.js'
 import type { InsertOutcome, NewMessage } from '../../src/chat/message-repository.js'
@@ -124,6 +125,11 @@ t.test(`a statement the database refuses for one message fails only that message
   }
   t.ok(count() < 62 / 2, `isolated by halves, not one statement per message (${count()} statements)`)
   t.same(seqOf(await batcher.submit(message(chatIds[0] as string, 's6', 'after'))), 21, 'the next send stores, with no seq lost')
+  if (backend === 'pglite') {
+    // PGlite's one connection: the catalogue shows that the failed statements were the prepared one, still usable.
+    const { rows } = await sql<{ name: string }>`select name from pg_prepared_statements`.execute(db)
+    t.same(rows.map((r) => r.name), ['insert-messages'], 'sent as the prepared statement, which outlives its failures')
+  }
 })
 
 t.test('a statement that fails for a reason unrelated to its messages fails its batch once, without retries', async (t) => {
