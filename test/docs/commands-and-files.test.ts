@@ -36,7 +36,7 @@ t.test('every `npm run` script and bench scenario the docs name exists', async (
   const wrong: string[] = []
   let runs = 0
   for (const { path, text } of codeText) {
-    for (const match of text.matchAll(/npm run (\w[\w:-]*)(?: -- (\w+))?/g)) {
+    for (const match of text.matchAll(/npm run (\w[\w:-]*)(?: -- (\w[\w-]*))?/g)) {
       runs++
       const [, script, scenario] = match as unknown as [string, string, string | undefined]
       if (!scripts.includes(script)) wrong.push(`${path}: npm run ${script} (package.json has ${scripts.join(', ')})`)
