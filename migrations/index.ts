@@ -7,6 +7,7 @@ import * as claimsNamesListingDetails from './0004-claims-names-listing-details.
 import * as safety from './0005-safety.js'
 import * as notifications from './0006-notifications.js'
 import * as attachments from './0007-attachments.js'
+import * as sameTextOutOfDatabase from './0008-same-text-out-of-database.js'
 
 export const migrations: Record<string, Migration> = {
   '0001-chats-and-messages': chatsAndMessages,
@@ -15,5 +16,6 @@ export const migrations: Record<string, Migration> = {
   '0004-claims-names-listing-details': claimsNamesListingDetails,
   '0005-safety': safety,
   '0006-notifications': notifications,
-  '0007-attachments': attachments
+  '0007-attachments': attachments,
+  '0008-same-text-out-of-database': sameTextOutOfDatabase
 }

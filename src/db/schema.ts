@@ -66,13 +66,6 @@ export interface BlocksTable {
   created_at: CreatedAt
 }
 
-export interface TextFingerprintsTable {
-  sender_key: string
-  fingerprint: string
-  chat_id: string
-  seen_at: Timestamp
-}
-
 export interface ReportsTable {
   id: string
   chat_id: string
@@ -176,7 +169,6 @@ export interface Database {
   messages: MessagesTable
   seller_buyer_labels: SellerBuyerLabelsTable
   blocks: BlocksTable
-  text_fingerprints: TextFingerprintsTable
   reports: ReportsTable
   bans: BansTable
   moderation_reads: ModerationReadsTable

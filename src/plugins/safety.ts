@@ -2,10 +2,11 @@
 import fp from 'fastify-plugin'
 import type { ChatGuard } from '../chat/chat-guard.js'
 import type { Config } from '../config.js'
-import { FingerprintLog } from '../safety/fingerprint-log.js'
 import { noSafetyEvents, type SafetyEvents } from '../safety/safety-events.js'
 import { banCheck, createSafetyGuard } from '../safety/safety-guard.js'
 import { SafetyService } from '../safety/safety-service.js'
+import { LocalTextWindow, type SameTextWindow } from '../safety/text-window.js'
+import type { RedisBroker } from '../realtime/redis-broker.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,14 +20,14 @@ declare module 'fastify' {
 /** Before chat-service: the guard it is built with, and the ban check of every authenticated request and socket upgrade. */
 export const safetyGuardPlugin = fp<{ config: Config }>(async (app, { config }) => {
   app.decorate('safetyEvents', noSafetyEvents)
-  const fingerprints = new FingerprintLog({
-    db: app.db,
-    onFlushError: (error) => { app.log.warn({ err: error }, 'could not record or prune sent-text fingerprints; the same-text limit may miss sends') }
-  })
-  app.addHook('onClose', async () => { await fingerprints.close() })
-  app.decorate('chatGuard', createSafetyGuard({ db: app.db, config: config.safety, events: () => app.safetyEvents, fingerprints }))
+  // With REDIS_URL the broker plugin made a RedisBroker; instances share the same-text count through it.
+  const sameText: SameTextWindow = config.redisUrl !== null
+    ? (await import('../safety/redis-text-window.js')).createRedisTextWindow(app.broker as RedisBroker, { log: app.log.child({ component: 'same-text' }) })
+    : new LocalTextWindow()
+  app.addHook('onClose', async () => { await sameText.close() })
+  app.decorate('chatGuard', createSafetyGuard({ db: app.db, config: config.safety, events: () => app.safetyEvents, sameText }))
   app.identityChecks.push(banCheck(app.db))
-}, { name: 'safety-guard', dependencies: ['database', 'auth'] })
+}, { name: 'safety-guard', dependencies: ['database', 'auth', 'broker'] })
 
 /** After chat-service and the socket registry: blocks announce through the chat events, bans close sockets everywhere. */
 export const safetyServicePlugin = fp(async (app) => {

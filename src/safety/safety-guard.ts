@@ -1,15 +1,15 @@
 // Owns the checks before a chat opens or a message is stored: blocks, new chats per guest per hour, the same text into many chats, and the contact filter.
 import { createHash } from 'node:crypto'
-import type { Identity } from '../auth/identity.js'
+import { identityKey, type Identity } from '../auth/identity.js'
 import type { ChatGuard, CheckedText } from '../chat/chat-guard.js'
 import { findChat, type Db } from '../chat/chat-repository.js'
 import { roleIn } from '../chat/participants.js'
 import type { SafetyConfig } from '../config.js'
 import { AppError } from '../errors.js'
 import { findContacts, maskContacts } from './contact-filter.js'
-import type { FingerprintLog } from './fingerprint-log.js'
 import type { SafetyEvents } from './safety-events.js'
 import * as repo from './safety-repository.js'
+import { SAME_TEXT_WINDOW_MINUTES, type SameTextWindow } from './text-window.js'
 
 export const CONTACT_FLAG = 'contact_info'
 const HOUR_MS = 60 * 60 * 1000
@@ -28,10 +28,10 @@ export interface SafetyGuardDeps {
   db: Db
   config: SafetyConfig
   events: () => SafetyEvents
-  fingerprints: FingerprintLog
+  sameText: SameTextWindow
 }
 
-export function createSafetyGuard ({ db, config, events, fingerprints }: SafetyGuardDeps): ChatGuard {
+export function createSafetyGuard ({ db, config, events, sameText }: SafetyGuardDeps): ChatGuard {
   function filterContacts (sender: Identity, text: string): CheckedText {
     if (config.contactFilter === 'off' || (config.contactFilterScope === 'guests' && sender.registered)) return { text, flags: [] }
     const matches = findContacts(text)
@@ -72,15 +72,17 @@ export function createSafetyGuard ({ db, config, events, fingerprints }: SafetyG
       const checked = filterContacts(sender, text)
       // A photo with no caption has no text to repeat: the same empty text in many chats is not spam.
       if (config.spamSameTextChats > 0 && checked.text !== '') {
+        const senderKey = identityKey(sender)
         const fingerprint = textFingerprint(checked.text)
-        const others = await fingerprints.otherChats(sender, fingerprint, chatId)
-        // A seller answering many buyers the same way ("Yes, still available") is a busy seller, not a spammer: only
-        // buyers open chats, so a seller can write only to people who wrote first. Asked only past the limit.
-        if (others < config.spamSameTextChats || await isSellerIn(sender, chatId)) {
-          fingerprints.record(sender, fingerprint, chatId)
-        } else {
-          events().spamSuspected({ sender, chat_id: chatId, other_chats: others })
-          throw new AppError('spam_suspected', `The same text already went to ${others} other chats in the last ${repo.SAME_TEXT_WINDOW_MINUTES} minutes; this message was not sent`)
+        const others = await sameText.claim(senderKey, fingerprint, chatId, config.spamSameTextChats)
+        if (others >= config.spamSameTextChats) {
+          // A seller answering many buyers the same way ("Yes, still available") is a busy seller, not a spammer: only
+          // buyers open chats, so a seller can write only to people who wrote first. Asked only past the limit.
+          if (!await isSellerIn(sender, chatId)) {
+            events().spamSuspected({ sender, chat_id: chatId, other_chats: others })
+            throw new AppError('spam_suspected', `The same text already went to ${others} other chats in the last ${SAME_TEXT_WINDOW_MINUTES} minutes; this message was not sent`)
+          }
+          await sameText.add(senderKey, fingerprint, chatId)
         }
       }
       return checked

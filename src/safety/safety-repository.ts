@@ -1,4 +1,4 @@
-// Owns the safety tables: blocks (mirrored on chats), the same-text window, new-chat counts, reports, bans and the moderators' read log.
+// Owns the safety tables: blocks (mirrored on chats), new-chat counts, reports, bans and the moderators' read log.
 import { sql } from 'kysely'
 import { identityKey, type Identity } from '../auth/identity.js'
 import type { Db } from '../chat/chat-repository.js'
@@ -50,62 +50,6 @@ export async function recentChatsOf (db: Db, buyer: Identity): Promise<{ count: 
     .where('created_at', '>', sql<Date>`now() - interval '1 hour'`)
     .executeTakeFirstOrThrow()
   return { count: Number(row.count), oldestAt: row.oldest === null ? null : new Date(row.oldest).getTime() }
-}
-
-export const SAME_TEXT_WINDOW_MINUTES = 10
-
-/** One sender's text going into one chat, as the same-text limit counts it. */
-export interface FingerprintRow {
-  senderKey: string
-  fingerprint: string
-  chatId: string
-}
-
-/** A sender's text, as the same-text check asks about it. */
-export interface TextKey {
-  senderKey: string
-  fingerprint: string
-}
-
-/**
- * For each asked (sender, text), the chats it went into within the window: one read of the primary key's prefix for
- * many sends, so the send path pays neither a write nor a statement of its own for the check.
- */
-export async function chatsWithTexts (db: Db, keys: readonly TextKey[]): Promise<FingerprintRow[]> {
-  if (keys.length === 0) return []
-  // Not a prepared statement: its generic plan, made while the table was nearly empty, stays a scan of the whole table
-  // as the table grows; planned per call (once per batch), it looks up the primary key.
-  const result = await sql<{ sender_key: string, fingerprint: string, chat_id: string }>`
-    select f.sender_key, f.fingerprint, f.chat_id
-    from unnest(${keys.map((key) => key.senderKey)}::text[], ${keys.map((key) => key.fingerprint)}::text[]) as asked (sender_key, fingerprint)
-    join text_fingerprints f on f.sender_key = asked.sender_key and f.fingerprint = asked.fingerprint
-    where f.seen_at >= now() - make_interval(mins => ${SAME_TEXT_WINDOW_MINUTES})`.execute(db)
-  return result.rows.map((row) => ({ senderKey: row.sender_key, fingerprint: row.fingerprint, chatId: row.chat_id }))
-}
-
-/**
- * Records many sends in one statement (instances share the count through it). Rows must be distinct by
- * (sender, fingerprint, chat): an upsert cannot touch one row twice.
- */
-export async function recordFingerprints (db: Db, rows: readonly FingerprintRow[]): Promise<void> {
-  if (rows.length === 0) return
-  await sql`
-    insert into text_fingerprints (sender_key, fingerprint, chat_id, seen_at)
-    select sender_key, fingerprint, chat_id, now()
-    from unnest(${rows.map((row) => row.senderKey)}::text[], ${rows.map((row) => row.fingerprint)}::text[], ${rows.map((row) => row.chatId)}::uuid[])
-      as given (sender_key, fingerprint, chat_id)
-    on conflict (sender_key, fingerprint, chat_id) do update set seen_at = excluded.seen_at`.execute(db)
-}
-
-/**
- * Forgets what left the window, everyone's at once. Pruning each sender's rows on every write read all their rows
- * each time; one sweep a minute reads the table once.
- */
-export async function pruneFingerprints (db: Db): Promise<number> {
-  const result = await db.deleteFrom('text_fingerprints')
-    .where('seen_at', '<', sql<Date>`now() - make_interval(mins => ${SAME_TEXT_WINDOW_MINUTES})`)
-    .executeTakeFirst()
-  return Number(result.numDeletedRows)
 }
 
 export async function isBanned (db: Db, identity: Identity): Promise<boolean> {
