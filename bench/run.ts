@@ -32,6 +32,7 @@ common options:
   --redis-url URL                   Redis for the redis target (default: env REDIS_URL); keys get a unique prefix
   --against URL                     drive an already running service speaking the same frames
   --secret S                        HS256 secret that service verifies (default: env AUTH_JWT_SECRET)
+  --metrics-token T                 its METRICS_TOKEN, to read its event-loop delay (default: env METRICS_TOKEN)
   --results-dir DIR                 where the JSON goes (default bench/results)
   --cpu-prof DIR                    run the service with node --cpu-prof, profiles into DIR
   --service-entry FILE              run the service from another build's server.js (before/after a fix)
@@ -60,6 +61,7 @@ const { values, positionals } = parseArgs({
     'redis-url': { type: 'string' },
     against: { type: 'string' },
     secret: { type: 'string' },
+    'metrics-token': { type: 'string' },
     'results-dir': { type: 'string' },
     'cpu-prof': { type: 'string' },
     'wait-idle': { type: 'string' },
@@ -144,6 +146,7 @@ const common: CommonOptions = {
   redisUrl: values['redis-url'] ?? process.env.REDIS_URL,
   against: values.against,
   secret: values.secret ?? process.env.AUTH_JWT_SECRET,
+  metricsToken: values['metrics-token'] ?? process.env.METRICS_TOKEN,
   resultsDir: values['results-dir'],
   cpuProfDir: values['cpu-prof'],
   waitIdlePct: num(values['wait-idle']),

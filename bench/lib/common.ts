@@ -12,6 +12,8 @@ export interface CommonOptions {
   /** drive a running service instead of starting one (replaces the service targets) */
   against?: string
   secret?: string
+  /** METRICS_TOKEN of the --against service, to read its event-loop delay */
+  metricsToken?: string
   resultsDir?: string
   cpuProfDir?: string
   /** extra env for service children (e.g. comparing a fix behind a flag) */
@@ -62,6 +64,7 @@ export async function withTarget<T> (kind: TargetKind, o: CommonOptions, fn: (t:
     redisUrl: o.redisUrl,
     url: o.against,
     secret: o.secret,
+    ...(o.metricsToken === undefined ? {} : { metricsToken: o.metricsToken }),
     useDatabaseAsIs: kind === 'external',
     cpuProfDir: o.cpuProfDir,
     env: kind === 'relay' ? undefined : o.serviceEnv,

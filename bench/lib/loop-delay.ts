@@ -27,12 +27,12 @@ const GAUGES: Record<string, keyof LoopDelay> = {
 /**
  * prom-client resets its delay histogram at every scrape, so a scrape when a window opens and another when it closes
  * give the delay over exactly that window. Lets a reader tell a tail that comes from the server's event loop stalling
- * (GC, a long synchronous task) from one that comes from elsewhere. Null when there is no /metrics to read (a
- * service behind METRICS_TOKEN, an older relay build).
+ * (GC, a long synchronous task) from one that comes from elsewhere. Null when there is no /metrics to read (an
+ * older relay build, a METRICS_TOKEN the bench was not given).
  */
-export async function scrapeLoopDelay (http: HttpClient): Promise<LoopDelay | null> {
+export async function scrapeLoopDelay (http: HttpClient, metricsToken: string | null = null): Promise<LoopDelay | null> {
   try {
-    const res = await http.json<unknown>('GET', '/metrics')
+    const res = await http.json<unknown>('GET', '/metrics', metricsToken ?? undefined)
     if (res.status !== 200 || typeof res.body !== 'string') return null
     return parseLoopDelay(res.body)
   } catch { return null }

@@ -27,6 +27,8 @@ export interface TargetOptions {
   url?: string
   /** JWT secret the external service verifies with */
   secret?: string
+  /** METRICS_TOKEN the external service's /metrics asks for */
+  metricsToken?: string
   /** write a V8 CPU profile of the child into this directory */
   cpuProfDir?: string
   /** extra env for the child (e.g. feature flags while comparing fixes) */
@@ -55,6 +57,8 @@ export interface Target {
   pid: number | null
   token: (userId: string) => string
   http: HttpClient
+  /** Bearer token for the target's /metrics when the service requires one (METRICS_TOKEN), else null. */
+  metricsToken: string | null
   /**
    * Runs fn on the target's database (seeding, end-of-run checks). A PGlite child is stopped first - one process
    * per data directory - and started again when `restart` is set. Null when there is no database to reach.
@@ -192,6 +196,7 @@ export async function startTarget (opts: TargetOptions): Promise<Target> {
       pid: null,
       token,
       http,
+      metricsToken: opts.metricsToken ?? null,
       useDb: async (fn) => dbUrl ? await withDb(await openPostgres(dbUrl), fn) : null,
       database: dbUrl ? 'postgres (given)' : 'unknown (no --database-url, storage checks skipped)',
       stop: async () => {},
@@ -272,6 +277,7 @@ export async function startTarget (opts: TargetOptions): Promise<Target> {
     get pid () { return proc.pid() },
     token,
     http,
+    metricsToken: env.METRICS_TOKEN ?? null,
     useDb,
     database,
     stop: async () => { await proc.stop() },

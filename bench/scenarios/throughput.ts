@@ -187,12 +187,12 @@ export async function throughput (opts: ThroughputOptions = {}): Promise<Through
         const sampler = new ProcSampler(target.pid, onPostgres(kind))
         // a scrape at the window's start resets the delay histogram; the one at its end reads the window
         let loopReset: Promise<unknown> = Promise.resolve()
-        const samplerStart = setTimeout(() => { sampler.start(); loopReset = scrapeLoopDelay(target.http) }, START_DELAY_MS + warmupMs)
+        const samplerStart = setTimeout(() => { sampler.start(); loopReset = scrapeLoopDelay(target.http, target.metricsToken) }, START_DELAY_MS + warmupMs)
         const rec = await client.run({ rate, warmupMs, durationMs })
         clearTimeout(samplerStart)
         const sampled = sampler.stop()
         await loopReset
-        const eventLoop = await scrapeLoopDelay(target.http)
+        const eventLoop = await scrapeLoopDelay(target.http, target.metricsToken)
         const drained = await client.drain(rec, drainMs)
         const step = summarizeStep(rec, rate, durationMs, (await client.tally()).duplicates - dupBefore, sampled, drained, p99LimitMs, eventLoop)
         recordings.push(rec)

@@ -77,6 +77,12 @@ t.test('throughput: the load client on worker threads or the main thread, and ta
   }
 })
 
+t.test('throughput: the event-loop delay is read from a service whose /metrics asks for METRICS_TOKEN', async (t) => {
+  const r = await throughput({ ...common, targets: [service], serviceEnv: { METRICS_TOKEN: 'bench-smoke-metrics-token' }, resultsDir: resultsDir(t), rates: [20], chats: 2, warmupMs: 200, durationMs: 400, drainMs: 10_000, p99LimitMs: 600_000 })
+  const step = r.targets[0]?.steps[0]
+  t.ok(step !== undefined && step.eventLoop !== null, 'loop delay read with the token')
+})
+
 t.test('capacity: every idle chat and inbox socket connects', async (t) => {
   const r = await capacity({ ...common, resultsDir: resultsDir(t), connections: 16, concurrency: 8, holdMs: 100, settleMs: 100 })
   for (const c of r.targets) {
