@@ -1,18 +1,21 @@
-// Owns the grouped inbox's cache of seller-side chat summaries as JSON text, each kept under the row version it was printed from.
+// Owns the grouped inbox's cache of seller-side chat summaries as UTF-8 JSON, each kept under the row version it was printed from.
 
 /** One chat as the grouped inbox prints it, and what it adds to its listing's group. */
 export interface CachedSummary {
   /** the chats row's xmin when the summary was printed */
   version: string
-  /** JSON.stringify of the seller's summary */
-  json: string
+  /**
+   * JSON.stringify of the seller's summary, as the UTF-8 bytes the answer is written in: a 2,000-chat answer is then
+   * copied together, where as one string it was measured, then encoded again (content-length, then the write).
+   */
+  json: Uint8Array
   /** the seller's unread count; 0 for a chat the seller blocked, which never counts toward its group */
   unread: number
   /** last_message_time, else created_at: the group's time when this chat is its newest */
   groupTime: string
 }
 
-/** Characters a cached summary is charged for beyond its JSON: key, version and entry object, roughly. */
+/** Bytes a cached summary is charged for beyond its JSON: key, version, entry object and its bytes' buffer, roughly. */
 const ENTRY_OVERHEAD = 160
 
 /**
@@ -21,15 +24,15 @@ const ENTRY_OVERHEAD = 160
  * version. (Two updates in one transaction share an xmin, but only the last is ever visible to another; an xmin comes
  * round again only after 2^32 transactions, and any read of the chat in between replaces the entry.) A hot seller's
  * inbox is then read as ids and versions, and only the chats that changed since are read and printed again. Bounded
- * by `maxChars` characters (JSON text plus ENTRY_OVERHEAD each); what goes first when full is chosen by second chance,
+ * by `maxBytes` (JSON bytes plus ENTRY_OVERHEAD each); what goes first when full is chosen by second chance,
  * a near LRU whose hit costs a flag instead of moving the entry (2,000 hits per inbox read).
  */
 export class SummaryCache {
   // Insertion order is the clock's order: the first key is the next one considered for eviction.
   private readonly slots = new Map<string, { summary: CachedSummary, used: boolean }>()
-  private chars = 0
+  private bytes = 0
 
-  constructor (private readonly maxChars: number) {}
+  constructor (private readonly maxBytes: number) {}
 
   /** The chat's summary if it was printed from this version of its row. */
   get (chatId: string, version: string): CachedSummary | undefined {
@@ -41,11 +44,11 @@ export class SummaryCache {
 
   set (chatId: string, summary: CachedSummary): void {
     this.remove(chatId)
-    if (cost(summary) > this.maxChars) return
+    if (cost(summary) > this.maxBytes) return
     // counted as read: it was printed to be sent, and a full cache must not drop it first
     this.slots.set(chatId, { summary, used: true })
-    this.chars += cost(summary)
-    while (this.chars > this.maxChars) {
+    this.bytes += cost(summary)
+    while (this.bytes > this.maxBytes) {
       const [id, slot] = this.slots.entries().next().value as [string, { summary: CachedSummary, used: boolean }]
       this.slots.delete(id)
       if (slot.used) {
@@ -53,22 +56,22 @@ export class SummaryCache {
         slot.used = false
         this.slots.set(id, slot)
       } else {
-        this.chars -= cost(slot.summary)
+        this.bytes -= cost(slot.summary)
       }
     }
   }
 
   get size (): number { return this.slots.size }
 
-  /** Characters held, as charged against maxChars. */
-  get heldChars (): number { return this.chars }
+  /** Bytes held, as charged against maxBytes. */
+  get heldBytes (): number { return this.bytes }
 
   private remove (chatId: string): void {
     const old = this.slots.get(chatId)
     if (old === undefined) return
     this.slots.delete(chatId)
-    this.chars -= cost(old.summary)
+    this.bytes -= cost(old.summary)
   }
 }
 
-const cost = (summary: CachedSummary): number => summary.json.length + ENTRY_OVERHEAD
+const cost = (summary: CachedSummary): number => summary.json.byteLength + ENTRY_OVERHEAD

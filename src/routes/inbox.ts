@@ -29,7 +29,8 @@ const inboxRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { limit, cursor, blocked } = request.query
     const page = limit === undefined && cursor === undefined ? null : { limit: limit ?? 50, cursor: cursor ?? null }
-    // The service pieces the JSON together (see groupedJson): the text goes out as is, past the schema serializer.
+    // The service pieces the JSON together as UTF-8 (see groupedJson): the bytes go out as is, past the schema
+    // serializer (a Buffer is never serialized), and their length is the content-length without measuring text.
     const body = await app.chat.groupedInbox(callerOf(request), request.params.seller_id, page, { includeBlocked: blocked === 'include' })
     return await reply.type('application/json; charset=utf-8').send(body as unknown as ListingGroup[])
   })

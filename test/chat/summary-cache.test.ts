@@ -2,30 +2,33 @@
 import t from 'tap'
 import { SummaryCache, type CachedSummary } from '../../src/chat/summary-cache.js'
 
-const summary = (version: string, json = `{"v":"${version}"}`): CachedSummary => ({ version, json, unread: 0, groupTime: '2026-01-01T00:00:00.000Z' })
-/** Characters one entry of `summary(x)` with a one-character version is charged: its JSON plus the fixed overhead. */
-const ONE = summary('x').json.length + 160
+const summary = (version: string, json = `{"v":"${version}"}`): CachedSummary => ({ version, json: Buffer.from(json), unread: 0, groupTime: '2026-01-01T00:00:00.000Z' })
+const text = (found: CachedSummary | undefined): string | undefined => found === undefined ? undefined : Buffer.from(found.json).toString()
+/** Bytes one entry of `summary(x)` with a one-character version is charged: its JSON plus the fixed overhead. */
+const ONE = summary('x').json.byteLength + 160
 
 t.test('a summary is found only under the row version it was printed from', async (t) => {
   const cache = new SummaryCache(10 * ONE)
   cache.set('a', summary('1'))
-  t.equal(cache.get('a', '1')?.json, '{"v":"1"}')
+  t.equal(text(cache.get('a', '1')), '{"v":"1"}')
   t.equal(cache.get('a', '2'), undefined, 'the row changed since')
   t.equal(cache.get('b', '1'), undefined, 'another chat')
   cache.set('a', summary('2'))
   t.equal(cache.get('a', '1'), undefined, 'the older version is gone')
-  t.equal(cache.get('a', '2')?.json, '{"v":"2"}')
+  t.equal(text(cache.get('a', '2')), '{"v":"2"}')
   t.equal(cache.size, 1)
-  t.equal(cache.heldChars, ONE, 'replacing charges the new entry only')
+  t.equal(cache.heldBytes, ONE, 'replacing charges the new entry only')
+  cache.set('b', summary('1', '"é 🚲"'))
+  t.equal(cache.heldBytes, ONE + 9 + 160, 'a summary is charged its UTF-8 bytes')
 })
 
-t.test('the cache stays within its characters; what was not read since the last round goes first', async (t) => {
+t.test('the cache stays within its bytes; what was not read since the last round goes first', async (t) => {
   const cache = new SummaryCache(3 * ONE)
   for (const id of ['a', 'b', 'c']) cache.set(id, summary('1'))
   cache.set('d', summary('1'))
   // each entry counts as read when stored: one round of second chances, then the oldest goes
   t.same(['a', 'b', 'c', 'd'].map((id) => cache.get(id, '1') === undefined), [true, false, false, false], 'a went')
-  t.equal(cache.heldChars, 3 * ONE)
+  t.equal(cache.heldBytes, 3 * ONE)
   const fresh = new SummaryCache(3 * ONE)
   for (const id of ['a', 'b', 'c', 'd']) fresh.set(id, summary('1'))
   fresh.get('c', '1')
@@ -33,10 +36,10 @@ t.test('the cache stays within its characters; what was not read since the last 
   t.same(['b', 'c', 'd', 'e'].map((id) => fresh.get(id, '1') !== undefined), [false, true, true, true], 'b, not read since, went; c stayed')
   fresh.set('f', summary('1'))
   t.equal(fresh.size, 3)
-  t.ok(fresh.heldChars <= 3 * ONE, 'within its characters')
+  t.ok(fresh.heldBytes <= 3 * ONE, 'within its bytes')
   t.ok(fresh.get('f', '1') !== undefined, 'the entry just stored is kept')
   const small = new SummaryCache(ONE)
   small.set('x', summary('1', '"' + 'x'.repeat(2 * ONE) + '"'))
   t.equal(small.size, 0, 'a summary larger than the whole cache is not kept')
-  t.equal(small.heldChars, 0)
+  t.equal(small.heldBytes, 0)
 })

@@ -186,8 +186,29 @@ t.test('the full answer is byte for byte what the service printed before', async
   const response = await get(user, user.id, '')
   t.equal(response.statusCode, 200)
   t.match(response.headers['content-type'], /^application\/json/)
-  t.equal(response.body, await previousAnswer(user.id), 'same bytes, same key order, same escaping')
+  const expected = await previousAnswer(user.id)
+  t.same(response.rawPayload, Buffer.from(expected), 'same bytes, same key order, same escaping')
+  t.equal(response.headers['content-length'], String(Buffer.byteLength(expected)), 'its length in bytes, not characters')
   t.equal(response.json<ListingGroup[]>().length, 23)
+  const page = await get(user, user.id, '?limit=5')
+  const { next_cursor: next, total_chats: chats, total_listings: listings } = page.json<Page>()
+  const expectedPage = JSON.stringify({ groups: (JSON.parse(expected) as ListingGroup[]).slice(0, 5), next_cursor: next, total_chats: chats, total_listings: listings })
+  t.same(page.rawPayload, Buffer.from(expectedPage), 'a page: its groups the same bytes, between its other fields')
+  t.equal(page.headers['content-length'], String(Buffer.byteLength(expectedPage)))
+})
+
+t.test('listing ids of any characters keep their chats apart', async (t) => {
+  const user = registeredUser('odd-listings-seller')
+  // what the inbox's packed rows are cut by (spaces, digits, a length's worth of characters) and characters beyond U+FFFF
+  const listings = ['🚲 2 🚲', '3 ', ' ', '1', 'a\nb 12 c', '🚲', '"\\\u2028é']
+  await sql`insert into chats (id, listing_id, seller_id, buyer_id, buyer_is_registered, last_seq, seller_last_read_seq,
+      buyer_last_read_seq, last_message_text, last_message_sender_id, last_message_at, last_activity_at)
+    select gen_random_uuid(), (${listings}::text[])[1 + g % ${listings.length}], ${user.id}, 'b' || g, true, 2, 1, 2, 'hi', 'b' || g,
+      timestamptz '2026-01-01' + g * interval '1 second', timestamptz '2026-01-01' + g * interval '1 second'
+    from generate_series(1, 30) g`.execute(app.db)
+  const response = await get(user, user.id, '')
+  t.equal(response.body, await previousAnswer(user.id), 'same bytes as the JS construction')
+  t.same(response.json<ListingGroup[]>().map((g) => g.listing_id).sort(), [...listings].sort(), 'each listing once')
 })
 
 t.test('with blocked chats listed, the same bytes, and their unread stays out of the group counts', async (t) => {
@@ -245,7 +266,7 @@ t.test('a chat merged away between reading the inbox and reading its summaries i
   })
   const log = { warn: () => {} }
   const service = new ChatService({ db, events: combineEvents(log), listingLookup: null, log, sendBatch: { maxBatch: 10, maxInFlight: 1, waitingPerExtraBatch: 16 } })
-  const body = await service.groupedInbox({ userId: user.id, registered: true }, user.id)
+  const body = (await service.groupedInbox({ userId: user.id, registered: true }, user.id)).toString()
   t.equal(statements, 2, 'two statements')
   t.notMatch(body, gone)
   t.equal(body, await previousAnswer(user.id), 'the answer as the rows are now')
