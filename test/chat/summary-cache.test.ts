@@ -2,10 +2,10 @@
 import t from 'tap'
 import { SummaryCache, type CachedSummary } from '../../src/chat/summary-cache.js'
 
-const summary = (version: string, json = `{"v":"${version}"}`): CachedSummary => ({ version, json: Buffer.from(json), unread: 0, groupTime: '2026-01-01T00:00:00.000Z' })
-const text = (found: CachedSummary | undefined): string | undefined => found === undefined ? undefined : Buffer.from(found.json).toString()
+const summary = (version: string, json = `{"v":"${version}"}`): CachedSummary => ({ version, json, bytes: Buffer.byteLength(json), unread: 0, groupTime: '2026-01-01T00:00:00.000Z' })
+const text = (found: CachedSummary | undefined): string | undefined => found === undefined ? undefined : found.json
 /** Bytes one entry of `summary(x)` with a one-character version is charged: its JSON plus the fixed overhead. */
-const ONE = summary('x').json.byteLength + 160
+const ONE = summary('x').bytes + 160
 
 t.test('a summary is found only under the row version it was printed from', async (t) => {
   const cache = new SummaryCache(10 * ONE)
