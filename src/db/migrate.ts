@@ -33,18 +33,23 @@ async function alreadyLatest (db: Kysely<Database>, schema: string | null): Prom
   }
 }
 
-/** PostgreSQL's invalid_schema_name: a schema looked up by name is gone. */
-const INVALID_SCHEMA_NAME = '3F000'
+/**
+ * What PostgreSQL answers when something looked up by name is gone: invalid_schema_name, undefined_table,
+ * undefined_column (another tenant's schema dropped, or its table or column changed, under the listing).
+ */
+const GONE_UNDER_THE_LISTING = new Set(['3F000', '42P01', '42703'])
 const SETUP_ATTEMPTS = 5
 
 /**
  * The Migrator's setup introspects every table of every schema in the database (has_schema_privilege and
- * pg_get_serial_sequence by schema name), so a schema someone else drops meanwhile fails that read with 3F000 even
- * though nothing of ours changed. That is a race with another tenant of the database, not a broken migration: try again.
+ * pg_get_serial_sequence by schema, table and column name), so a schema someone else drops (or a table of theirs they
+ * change) meanwhile fails that read even though nothing of ours changed. That is a race with another tenant of the
+ * database, not a broken migration: try again. A migration of ours that fails the same way is never retried.
  */
 function isForeignSchemaRace (error: unknown, results: MigrationResult[] | undefined): boolean {
   const failedMigration = results?.some((r) => r.status === 'Error') ?? false
-  return !failedMigration && (error as { code?: unknown } | null)?.code === INVALID_SCHEMA_NAME
+  const code = (error as { code?: unknown } | null)?.code
+  return !failedMigration && typeof code === 'string' && GONE_UNDER_THE_LISTING.has(code)
 }
 
 export async function migrateToLatest (db: Kysely<Database>, schema: string | null): Promise<MigrationOutcome> {

@@ -82,20 +82,27 @@ async function faultyDatabase (t: { teardown: (fn: () => unknown) => void }, con
   return db
 }
 
-t.test('a schema dropped by someone else while the migrator looks around does not fail the start', async (t) => {
-  const config = testConfig(t)
-  const schema = config.database.kind === 'postgres' ? config.database.schema : null
-  // What PostgreSQL answers when another tenant of the database drops its schema under the Migrator's listing of
-  // every table (it looks schemas up by name).
-  let raced = 0
-  const db = await faultyDatabase(t, config, (text) => {
-    if (raced > 0 || !text.includes('pg_get_serial_sequence')) return null
-    raced++
-    return Object.assign(new Error('schema "test_other_tenant" does not exist'), { code: '3F000' })
-  })
-  const outcome = await migrateToLatest(db, schema)
-  t.equal(raced, 1, 'the race happened')
-  t.same(outcome.applied.sort(), Object.keys(migrations).sort(), 'and the migrations were applied on the next look')
+t.test('another tenant\'s schema, table or column gone while the migrator looks around does not fail the start', async (t) => {
+  // What PostgreSQL answers when another tenant of the database drops its schema, or changes a table of its own,
+  // under the Migrator's listing of every table (it looks schemas, tables and columns up by name).
+  const races: Array<[string, string]> = [
+    ['3F000', 'schema "test_other_tenant" does not exist'],
+    ['42P01', 'relation "test_other_tenant.attachments" does not exist'],
+    ['42703', 'column "uploader_key" of relation "attachments" does not exist']
+  ]
+  for (const [code, message] of races) {
+    const config = testConfig(t)
+    const schema = config.database.kind === 'postgres' ? config.database.schema : null
+    let raced = 0
+    const db = await faultyDatabase(t, config, (text) => {
+      if (raced > 0 || !text.includes('pg_get_serial_sequence')) return null
+      raced++
+      return Object.assign(new Error(message), { code })
+    })
+    const outcome = await migrateToLatest(db, schema)
+    t.equal(raced, 1, `${code}: the race happened`)
+    t.same(outcome.applied.sort(), Object.keys(migrations).sort(), `${code}: the migrations were applied on the next look`)
+  }
 })
 
 t.test('a migration that fails is reported, not retried', async (t) => {
