@@ -8,6 +8,7 @@ import * as safety from './0005-safety.js'
 import * as notifications from './0006-notifications.js'
 import * as attachments from './0007-attachments.js'
 import * as sameTextOutOfDatabase from './0008-same-text-out-of-database.js'
+import * as sellerInboxCounts from './0009-seller-inbox-counts.js'
 
 export const migrations: Record<string, Migration> = {
   '0001-chats-and-messages': chatsAndMessages,
@@ -17,5 +18,6 @@ export const migrations: Record<string, Migration> = {
   '0005-safety': safety,
   '0006-notifications': notifications,
   '0007-attachments': attachments,
-  '0008-same-text-out-of-database': sameTextOutOfDatabase
+  '0008-same-text-out-of-database': sameTextOutOfDatabase,
+  '0009-seller-inbox-counts': sellerInboxCounts
 }

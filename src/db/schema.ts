@@ -161,6 +161,23 @@ export interface AttachmentBlobsTable {
   data: Buffer
 }
 
+/** Per seller and listing: the chats the seller's inbox shows, kept by a trigger on chats (migration 0009). */
+export interface SellerListingCountsTable {
+  seller_id: string
+  listing_id: string
+  shown: number
+  shown_with_blocked: number
+}
+
+/** Per seller: the inbox's totals of chats and of listings with a chat shown, without and with blocked chats. */
+export interface SellerInboxCountsTable {
+  seller_id: string
+  chats: number
+  listings: number
+  chats_with_blocked: number
+  listings_with_blocked: number
+}
+
 export interface Database {
   attachments: AttachmentsTable
   attachment_blobs: AttachmentBlobsTable
@@ -168,6 +185,8 @@ export interface Database {
   chats: ChatsTable
   messages: MessagesTable
   seller_buyer_labels: SellerBuyerLabelsTable
+  seller_listing_counts: SellerListingCountsTable
+  seller_inbox_counts: SellerInboxCountsTable
   blocks: BlocksTable
   reports: ReportsTable
   bans: BansTable

@@ -3,6 +3,7 @@ import t from 'tap'
 import { Kysely, PGliteDialect, PostgresDialect, sql, type DatabaseConnection, type Dialect, type Driver } from 'kysely'
 import pg from 'pg'
 import { openDatabase } from '../../src/db/database.js'
+import { Migrator } from 'kysely/migration'
 import { migrateToLatest } from '../../src/db/migrate.js'
 import { migrations } from '../../migrations/index.js'
 import type { Database } from '../../src/db/schema.js'
@@ -116,4 +117,43 @@ t.test('a migration that fails is reported, not retried', async (t) => {
   })
   await t.rejects(migrateToLatest(db, schema), { name: 'MigrationError', message: /0001-chats-and-messages failed/ })
   t.equal(attempts, 1, 'tried once')
+})
+
+t.test('the inbox totals migration counts the chats already there, then keeps counting', async (t) => {
+  const config = testConfig(t)
+  const schema = config.database.kind === 'postgres' ? config.database.schema : null
+  const handle = await openDatabase(config.database)
+  t.teardown(handle.close)
+  const migrator = new Migrator({
+    db: handle.db,
+    provider: { getMigrations: async () => migrations },
+    ...(schema === null ? {} : { migrationTableSchema: schema })
+  })
+  const before = await migrator.migrateTo('0008-same-text-out-of-database')
+  t.equal(before.error, undefined)
+  // seller-a: 12 chats over 3 listings; a chat without a message, one the seller hid and one they blocked among them
+  await sql`insert into chats (id, listing_id, seller_id, buyer_id, buyer_is_registered, last_seq, seller_hidden, blocked_by_seller)
+    select gen_random_uuid(), 'listing-' || (g % 3), 'seller-a', 'buyer-' || g, true,
+      case when g = 1 then 0 else 1 end, g = 2, g = 3
+    from generate_series(1, 12) g
+    union all
+    -- seller-b: one listing, and its only chat blocked
+    select gen_random_uuid(), 'only', 'seller-b', 'buyer-1', true, 4, false, true`.execute(handle.db)
+  t.same((await migrateToLatest(handle.db, schema)).applied, ['0009-seller-inbox-counts'])
+
+  const totals = async () => (await sql<{ seller_id: string, chats: number, listings: number, chats_with_blocked: number, listings_with_blocked: number }>`
+    select seller_id, chats, listings, chats_with_blocked, listings_with_blocked from seller_inbox_counts order by seller_id`.execute(handle.db)).rows
+  t.same(await totals(), [
+    { seller_id: 'seller-a', chats: 9, listings: 3, chats_with_blocked: 10, listings_with_blocked: 3 },
+    { seller_id: 'seller-b', chats: 0, listings: 0, chats_with_blocked: 1, listings_with_blocked: 1 }
+  ], 'the chats shown before the upgrade, counted')
+
+  // and from here on the trigger counts: seller-b's only chat unblocked, seller-a's empty chat gets its first message
+  await sql`update chats set blocked_by_seller = false where seller_id = 'seller-b'`.execute(handle.db)
+  await sql`update chats set last_seq = 1 where seller_id = 'seller-a' and buyer_id = 'buyer-1'`.execute(handle.db)
+  await sql`delete from chats where seller_id = 'seller-a' and listing_id = 'listing-0'`.execute(handle.db)
+  t.same(await totals(), [
+    { seller_id: 'seller-a', chats: 7, listings: 2, chats_with_blocked: 7, listings_with_blocked: 2 },
+    { seller_id: 'seller-b', chats: 1, listings: 1, chats_with_blocked: 1, listings_with_blocked: 1 }
+  ], 'unblocking, a first message and deleting a listing\'s chats move the totals')
 })

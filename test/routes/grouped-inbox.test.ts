@@ -1,13 +1,16 @@
 // The seller's inbox grouped by listing and the unread badge, across listings and buyers, through reads, hides and unhides.
-import t from 'tap'
+import t, { type Test } from 'tap'
+import fc from 'fast-check'
 import { sql } from 'kysely'
+import type { App } from '../../src/app.js'
 import { combineEvents } from '../../src/chat/chat-events.js'
+import { PAGE_WALK_PER_LISTING } from '../../src/chat/chat-repository.js'
 import { ChatService, summarize } from '../../src/chat/chat-service.js'
 import type { ListingGroup } from '../../src/chat/schemas.js'
-import { buildTestApp, testConfig } from '../fixtures/app.js'
+import { buildTestApp, fuzzSeed, testConfig } from '../fixtures/app.js'
 import { chatApi, type ChatApi } from '../fixtures/chat-api.js'
 import { listSellerChats } from '../fixtures/seller-chats-reference.js'
-import { anonymousBuyer, registeredUser } from '../fixtures/users.js'
+import { anonymousBuyer, registeredUser, type TestUser } from '../fixtures/users.js'
 
 const app = await buildTestApp(t, testConfig(t, { RATE_LIMIT_ANONYMOUS_PER_MINUTE: '1000', RATE_LIMIT_CREATE_CHAT_PER_MINUTE: '1000' }))
 
@@ -278,7 +281,13 @@ t.test('pages cover every chat exactly once, in the order of the full answer', a
   const full = (await get(user, user.id, '')).json<ListingGroup[]>()
   for (const limit of [1, 7, 61, 200]) {
     const pages = await allPages(user, limit)
-    t.equal(pages.length, Math.ceil(61 / limit), `limit ${limit}: pages`)
+    // the newest 61 chats are the 61 listings' heads: the pages holding them are full, the last of them holds the rest
+    const holding = Math.ceil(61 / limit)
+    t.same(pages.slice(0, holding).map((p) => p.groups.length), Array.from({ length: holding }, (_, i) => Math.min(limit, 61 - i * limit)), `limit ${limit}: pages`)
+    // past the last head a page walks at most PAGE_WALK_PER_LISTING × (limit + 1) older chats: none of them a head
+    const walk = PAGE_WALK_PER_LISTING * (limit + 1)
+    t.ok(pages.slice(holding).every((p) => p.groups.length === 0), `limit ${limit}: then pages with no listing`)
+    t.ok(pages.length <= holding + Math.ceil(500 / walk), `limit ${limit}: each of them ${walk} chats further down`)
     t.ok(pages.every((p) => p.groups.length <= limit && p.total_listings === 61 && p.total_chats === full.flatMap((g) => g.chats).length))
     t.equal(pages.at(-1)?.next_cursor, null, 'the last page says so')
     t.same(pages.flatMap((p) => p.groups), full, `limit ${limit}: the pages put together are the full answer`)
@@ -350,4 +359,133 @@ t.test('only the seller reads their pages', async (t) => {
   t.equal(response.statusCode, 403, 'an anonymous buyer')
   const none = await app.inject({ url: `/api/chat/chats/seller/${user.id}/grouped?limit=5` })
   t.equal(none.statusCode, 401, 'no token')
+})
+
+/** What the inbox shows now, counted from its full answers: the totals a page must report. */
+const getFrom = async (app: App, user: TestUser, query: string) =>
+  await app.inject({ url: `/api/chat/chats/seller/${encodeURIComponent(user.id)}/grouped${query}`, headers: user.headers })
+
+/** An app whose limits let one test make thousands of requests from one address. */
+const unlimited = async (t: Test): Promise<App> => await buildTestApp(t, testConfig(t, {
+  RATE_LIMIT_API_PER_MINUTE: '10000000', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '1000000', RATE_LIMIT_CREATE_CHAT_PER_MINUTE: '1000000',
+  RATE_LIMIT_SEND_PER_MINUTE: '1000000', CHATS_PER_HOUR: '1000000'
+}))
+
+async function countedTotals (app: App, user: TestUser): Promise<number[]> {
+  const counts: number[] = []
+  for (const extra of ['', '?blocked=include']) {
+    const full = (await getFrom(app, user, extra)).json<ListingGroup[]>()
+    counts.push(full.flatMap((g) => g.chats).length, full.length)
+  }
+  return counts
+}
+
+async function reportedTotals (app: App, user: TestUser): Promise<number[]> {
+  const counts: number[] = []
+  for (const extra of ['', '&blocked=include']) {
+    const page = (await getFrom(app, user, `?limit=1${extra}`)).json<Page>()
+    counts.push(page.total_chats, page.total_listings)
+  }
+  return counts
+}
+
+type Op =
+  | ['send', number, number, boolean]
+  | ['open' | 'hide' | 'block' | 'unblock', number, number]
+  | ['claim', number]
+
+t.test('a page\'s totals are what the inbox shows after any sequence of sends, hides, blocks and claims', async (t) => {
+  const app = await unlimited(t)
+  const buyerIndex = fc.integer({ min: 0, max: 2 })
+  const listingIndex = fc.integer({ min: 0, max: 1 })
+  const on = <K extends 'open' | 'hide' | 'block' | 'unblock'>(kind: K) => fc.tuple(fc.constant(kind), buyerIndex, listingIndex)
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { arbitrary: fc.tuple(fc.constant('send' as const), buyerIndex, listingIndex, fc.boolean()), weight: 4 },
+    { arbitrary: on('open'), weight: 1 },
+    { arbitrary: on('hide'), weight: 2 },
+    { arbitrary: on('block'), weight: 2 },
+    { arbitrary: on('unblock'), weight: 2 },
+    { arbitrary: fc.tuple(fc.constant('claim' as const), fc.integer({ min: 0, max: 1 })), weight: 1 }
+  )
+  let run = 0
+  let shown = 0
+  await fc.assert(fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 14 }), async (ops) => {
+    run++
+    const seller = registeredUser(`counted-seller-${run}`)
+    // buyers 0 and 1 are guests, 2 the account they may be claimed into
+    const buyers = [await anonymousBuyer(app), await anonymousBuyer(app), registeredUser(`counted-user-${run}`)]
+    const claimed = new Set<number>()
+    const chats = new Map<string, string>()
+    const chatOf = async (buyer: number, listing: number, open: boolean): Promise<string | undefined> => {
+      const key = `${buyer}:${listing}`
+      if (!chats.has(key) && open && !claimed.has(buyer)) {
+        const opened = await chatApi(app, buyers[buyer] as TestUser).openChat(`listing-${listing}`, seller.id)
+        // a seller who blocked the buyer refuses new chats from them
+        if (opened.error?.code === 'blocked') return undefined
+        if (opened.status !== 200 && opened.status !== 201) throw new Error(`open: ${JSON.stringify(opened.body)}`)
+        chats.set(key, opened.body.id)
+      }
+      return chats.get(key)
+    }
+    for (const step of ops) {
+      if (step[0] === 'claim') {
+        const guest = step[1]
+        if (claimed.has(guest)) continue
+        const response = await app.inject({ method: 'POST', url: '/api/chat/anonymous/claim', headers: (buyers[2] as TestUser).headers, payload: { anonymous_token: (buyers[guest] as TestUser).token } })
+        if (response.statusCode !== 200) throw new Error(`claim: ${response.body}`)
+        claimed.add(guest)
+        for (let listing = 0; listing < 2; listing++) {
+          if (!chats.delete(`${guest}:${listing}`)) continue
+          // the guest's chat moved to the account or merged into its chat: either way the account's chat now
+          chats.delete(`2:${listing}`)
+          await chatOf(2, listing, true)
+        }
+      } else {
+        const [kind, buyer, listing] = step
+        const chatId = await chatOf(buyer, listing, kind === 'open' || kind === 'send')
+        if (chatId === undefined) continue
+        const sellerApi = chatApi(app, seller)
+        if (kind === 'send') {
+          const from = step[3] ? seller : buyers[buyer] as TestUser
+          const sent = await chatApi(app, from).send(chatId, `m ${run}`)
+          // refused only while the chat is blocked
+          if (sent.status !== 201 && sent.error?.code !== 'blocked') throw new Error(`send: ${JSON.stringify(sent.body)}`)
+        } else {
+          const done = kind === 'hide' ? await sellerApi.hide(chatId) : kind === 'block' ? await sellerApi.block(chatId) : await sellerApi.unblock(chatId)
+          if (done.status >= 300) throw new Error(`${kind}: ${JSON.stringify(done.body)}`)
+        }
+      }
+      const counted = await countedTotals(app, seller)
+      const reported = await reportedTotals(app, seller)
+      if ((counted[2] as number) > 0) shown++
+      if (JSON.stringify(reported) !== JSON.stringify(counted)) {
+        throw new Error(`after ${JSON.stringify(step)} of ${JSON.stringify(ops)}: page totals ${JSON.stringify(reported)}, inbox shows ${JSON.stringify(counted)}`)
+      }
+    }
+  }), { numRuns: 40, seed: fuzzSeed })
+  t.ok(shown > 40, `totals matched the inbox after every step (${shown} steps with chats shown)`)
+})
+
+t.test('totals stay right while first messages to one seller\'s chats are stored at once', async (t) => {
+  // Several batches in flight on Postgres: two sellers' listings are counted by concurrent statements in any order.
+  const app = await unlimited(t)
+  const sellers = [registeredUser('busy-seller-1'), registeredUser('busy-seller-2')]
+  const opened: Array<{ chatId: string, buyer: TestUser, seller: TestUser }> = []
+  for (let i = 0; i < 60; i++) {
+    const buyer = registeredUser(`busy-buyer-${i}`)
+    const seller = sellers[i % 2] as TestUser
+    const chat = await chatApi(app, buyer).openChat(`busy-listing-${i % 7}`, seller.id)
+    opened.push({ chatId: chat.body.id, buyer, seller })
+  }
+  const sends = opened.map(({ chatId, buyer }, i) => chatApi(app, buyer).send(chatId, `first ${i}`))
+  // and the sellers hide some of them meanwhile
+  const hides = opened.filter((_, i) => i % 5 === 0).map(({ chatId, seller }) => chatApi(app, seller).hide(chatId))
+  const replies = await Promise.all(sends)
+  await Promise.all(hides)
+  t.ok(replies.every((r) => r.status === 201), 'every first message stored')
+  for (const seller of sellers) {
+    const counted = await countedTotals(app, seller)
+    t.same(await reportedTotals(app, seller), counted, `${seller.id}: the totals are what the inbox shows`)
+    t.ok((counted[0] as number) > 0)
+  }
 })

@@ -179,8 +179,8 @@ export class SellerChatsManager {
       for (let n = 0; n < this.pages; n++) {
         const r = await this.page(next)
         for (const g of r.groups) all = all.concat(g.chats)
-        next = r.next
         total = r.total
+        next = all.length >= total ? null : r.next
         if (next === null) break
       }
     } catch (e) {
@@ -225,7 +225,9 @@ export class SellerChatsManager {
     this.page(cursor).then((r) => {
       if (this.next !== cursor) return // a reload replaced the list meanwhile
       for (const g of r.groups) for (const c of g.chats) if (!this.chats.has(c.id)) this.chats.set(c.id, c)
-      this.next = r.next
+      // A page may hold fewer listings than asked, even none (the server walks a bounded stretch of the inbox per
+      // page): once every chat of the inbox is here, the cursors past the last listing need not be followed.
+      this.next = this.chats.size >= r.total ? null : r.next
       this.pages++
       this.totalChats = Math.max(r.total, this.chats.size)
       this.renderList()
