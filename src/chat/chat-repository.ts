@@ -97,16 +97,37 @@ function visibleChats (db: Db, identity: Identity, role: Role | null) {
 const blockedByCaller = (identity: Identity): RawBuilder<boolean> =>
   sql<boolean>`case when seller_id = ${identity.userId} and ${identity.registered}::boolean then blocked_by_seller else blocked_by_buyer end`
 
+/**
+ * A page of the caller's chats, newest activity first, chats they blocked someone in last (still readable, out of
+ * the way). Each side and blocked state is its own walk down its activity index, stopped at offset + limit, and the
+ * walks are merged: ordered by the blocked flag first, one query had to read and sort every chat of the caller
+ * (32 ms for a seller with 20,000). A seller's total is their inbox counter with blocked chats (migration 0009);
+ * only the buyer side, a handful of chats per person, is counted.
+ */
 export async function listChats (db: Db, identity: Identity, options: ListOptions): Promise<{ rows: ChatRow[], total: number }> {
-  const [rows, count] = await Promise.all([
-    // Chats the caller blocked someone in go last: still readable, out of the way.
-    visibleChats(db, identity, options.role).selectAll()
-      .orderBy(blockedByCaller(identity)).orderBy('last_activity_at', 'desc').orderBy('id')
-      .limit(options.limit).offset(options.offset)
-      .execute(),
-    visibleChats(db, identity, options.role).select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()
+  const me = identity.userId
+  const asSeller = identity.registered && options.role !== 'buyer'
+  const asBuyer = options.role !== 'seller'
+  const upTo = options.offset + options.limit
+  // a registered user is never the buyer in their own listing's chat (cannot_chat_with_self), but no row is listed twice
+  const buyerSide = sql`buyer_id = ${me} and buyer_is_registered = ${identity.registered} and not buyer_hidden
+    ${asSeller ? sql`and seller_id <> ${me}` : sql``}`
+  const sellerSide = sql`seller_id = ${me} and not seller_hidden and last_seq > 0`
+  const walks: RawBuilder<unknown>[] = []
+  for (const blocked of [false, true]) {
+    if (asSeller) walks.push(sql`(select * from chats where ${sellerSide} and blocked_by_seller = ${blocked} order by last_activity_at desc, id limit ${upTo})`)
+    if (asBuyer) walks.push(sql`(select * from chats where ${buyerSide} and blocked_by_buyer = ${blocked} order by last_activity_at desc, id limit ${upTo})`)
+  }
+  // an anonymous buyer asking for the chats they sell in: there are none
+  if (walks.length === 0) return { rows: [], total: 0 }
+  const [rows, sellerTotal, buyerTotal] = await Promise.all([
+    sql<ChatRow>`select * from (${sql.join(walks, sql` union all `)}) mine
+      order by ${blockedByCaller(identity)}, last_activity_at desc, id
+      limit ${options.limit} offset ${options.offset}`.execute(db),
+    asSeller ? sql<{ n: number }>`select chats_with_blocked as n from seller_inbox_counts where seller_id = ${me}`.execute(db) : null,
+    asBuyer ? sql<{ n: string }>`select count(*) as n from chats where ${buyerSide}`.execute(db) : null
   ])
-  return { rows, total: Number(count.total) }
+  return { rows: rows.rows, total: Number(sellerTotal?.rows[0]?.n ?? 0) + Number(buyerTotal?.rows[0]?.n ?? 0) }
 }
 
 /** A chat row whose timestamps arrive as ISO-8601 UTC text, ready for the wire. */

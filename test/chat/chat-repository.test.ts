@@ -1,5 +1,7 @@
-// Chat identity: a registered buyer and an anonymous buyer with the same id are two people with two chats.
+// Chat identity (a registered buyer and an anonymous buyer with the same id are two people with two chats), and listing them.
 import t from 'tap'
+import { sql } from 'kysely'
+import { listChats } from '../../src/chat/chat-repository.js'
 import { buildTestApp, TEST_ANON_SECRET, testConfig } from '../fixtures/app.js'
 import { chatApi } from '../fixtures/chat-api.js'
 import { anonymousBuyer, forgedAnonymous, registeredUser } from '../fixtures/users.js'
@@ -42,4 +44,29 @@ t.test('the other order: a registered buyer first, then an anonymous buyer with 
   t.equal(second.status, 201)
   t.not(second.body.id, first.body.id)
   t.match(second.body, { buyer_is_registered: false, buyer_label: 'Buyer 1', role: 'buyer' })
+})
+
+t.test('my chats: every role, offset and limit lists what one ordered query over all of them would', async (t) => {
+  const me = 'list-user'
+  // me as seller of 120 chats and buyer in 40, some hidden, blocked or without a message, activity in any order
+  await sql`insert into chats (id, listing_id, seller_id, buyer_id, buyer_is_registered, last_seq, seller_hidden, buyer_hidden,
+      blocked_by_seller, blocked_by_buyer, last_activity_at)
+    select gen_random_uuid(), 'l' || (g % 7), case when g <= 120 then ${me} else 's' || g end, case when g <= 120 then 'b' || g else ${me} end,
+      true, g % 5, g % 11 = 0, g % 13 = 0, g % 4 = 0, g % 6 = 0, timestamptz '2026-01-01' + ((g * 37) % 160) * interval '1 minute'
+    from generate_series(1, 160) g`.execute(app.db)
+  const identity = { userId: me, registered: true }
+  for (const role of ['seller', 'buyer', null] as const) {
+    const where = role === 'seller'
+      ? sql`seller_id = ${me} and not seller_hidden and last_seq > 0`
+      : role === 'buyer'
+        ? sql`buyer_id = ${me} and buyer_is_registered and not buyer_hidden`
+        : sql`((seller_id = ${me} and not seller_hidden and last_seq > 0) or (buyer_id = ${me} and buyer_is_registered and not buyer_hidden))`
+    const expected = (await sql<{ id: string }>`select id from chats where ${where}
+      order by case when seller_id = ${me} then blocked_by_seller else blocked_by_buyer end, last_activity_at desc, id`.execute(app.db)).rows.map((r) => r.id)
+    for (const [limit, offset] of [[10, 0], [7, 23], [50, 100], [200, 0], [5, 500]] as const) {
+      const { rows, total } = await listChats(app.db, identity, { role, limit, offset })
+      t.same(rows.map((r) => r.id), expected.slice(offset, offset + limit), `${role ?? 'both'}: ${limit} from ${offset}`)
+      t.equal(total, expected.length, `${role ?? 'both'}: total`)
+    }
+  }
 })
