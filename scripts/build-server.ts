@@ -45,6 +45,17 @@ export const options: BuildOptions = {
   logLevel: 'warning'
 }
 
+/**
+ * PGLITE_WORKER's thread (src/db/pglite-worker.ts) is started from a file, which the client looks for next to its own
+ * code: in server.js, so as dist/server/pglite-worker.js. A build of its own (no shared chunks) leaves server.js as it
+ * was without the worker.
+ */
+export const workerOptions: BuildOptions = {
+  ...options,
+  entryPoints: ['dist/src/db/pglite-worker.js'],
+  splitting: false
+}
+
 /** True when the bundle exists and no file it was made from changed since. */
 function upToDate (): boolean {
   if (!existsSync(serverBundle) || !existsSync(inputsFile)) return false
@@ -57,9 +68,9 @@ export async function buildServer ({ force = false } = {}): Promise<void> {
   if (!force && upToDate()) return
   // chunk names carry a content hash: without a clean folder every rebuild would leave the old ones behind
   rmSync(dirname(serverBundle), { recursive: true, force: true })
-  const result = await build(options)
+  const results = await Promise.all([build(options), build(workerOptions)])
   mkdirSync(dirname(inputsFile), { recursive: true })
-  writeFileSync(inputsFile, JSON.stringify(Object.keys(result.metafile?.inputs ?? {})))
+  writeFileSync(inputsFile, JSON.stringify([...new Set(results.flatMap((result) => Object.keys(result.metafile?.inputs ?? {})))]))
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {

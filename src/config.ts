@@ -12,7 +12,11 @@ export type DatabaseConfig =
     statementTimeoutMs?: number
   }
   // dataDir null keeps the embedded database in memory (tests).
-  | { kind: 'pglite'; dataDir: string | null }
+  | {
+    kind: 'pglite'; dataDir: string | null
+    /** Run PGlite on a worker thread (PGLITE_WORKER, a prototype); off by default. */
+    worker?: boolean
+  }
 
 export interface AuthConfig {
   /** HS256 secret shared with the marketplace's auth service. */
@@ -343,7 +347,7 @@ export function parseConfig (env: Env): ConfigResult {
   const databaseUrl = reader.url('DATABASE_URL', ['postgres:', 'postgresql:'])
   const database: DatabaseConfig = databaseUrl !== null
     ? { kind: 'postgres', url: databaseUrl, schema: null, poolMax: reader.int('DATABASE_POOL_MAX', 10, 1, 1000) }
-    : { kind: 'pglite', dataDir: reader.string('DATA_DIR', './data') }
+    : { kind: 'pglite', dataDir: reader.string('DATA_DIR', './data'), worker: reader.bool('PGLITE_WORKER', false) }
   const demo = reader.bool('DEMO_MODE', databaseUrl === null && !production)
   if (demo && production) {
     reader.errors.push('DEMO_MODE cannot be on when NODE_ENV=production (it mints tokens for anyone)')

@@ -14,11 +14,18 @@ t.test('nothing set: embedded database, port 4000, demo mode, development secret
   const result = parseConfig({})
   if (!result.ok) throw new Error(result.errors.join())
   t.equal(result.config.port, 4000)
-  t.same(result.config.database, { kind: 'pglite', dataDir: './data' })
+  t.same(result.config.database, { kind: 'pglite', dataDir: './data', worker: false })
   t.equal(result.config.demo, true)
   t.equal(result.config.migrateOnStart, true)
   t.equal(result.config.auth.usingDevSecrets, true)
   t.same(result.config.corsOrigins, [])
+})
+
+t.test('PGLITE_WORKER runs the embedded database on a worker thread', async (t) => {
+  const result = parseConfig({ PGLITE_WORKER: 'true', DATA_DIR: '/srv/chat' })
+  if (!result.ok) throw new Error(result.errors.join())
+  t.same(result.config.database, { kind: 'pglite', dataDir: '/srv/chat', worker: true })
+  t.same(errorsOf({ PGLITE_WORKER: 'sometimes' }), ['PGLITE_WORKER must be true or false (got "sometimes")'])
 })
 
 t.test('DATABASE_URL selects Postgres and turns demo mode off by default', async (t) => {

@@ -1,6 +1,4 @@
 // Owns opening and closing the database: a pg pool for DATABASE_URL, or embedded PGlite persisted under DATA_DIR.
-import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely'
 import type pg from 'pg'
@@ -8,7 +6,8 @@ import type { DatabaseConfig } from '../config.js'
 import type { Database } from './schema.js'
 import { ConnectionBreaker } from './connection-breaker.js'
 import { prepareMarkedStatements } from './prepared.js'
-import { loadPgliteTemplate } from './pglite-template.js'
+import { createPglite } from './pglite-open.js'
+import { PgliteWorkerClient } from './pglite-worker-client.js'
 
 export interface PoolStats {
   total: number
@@ -211,27 +210,11 @@ async function openPostgres (config: Extract<DatabaseConfig, { kind: 'postgres' 
   }
 }
 
-async function createPglite (config: Extract<DatabaseConfig, { kind: 'pglite' }>, dir: string | null) {
-  const [{ PGlite }, { preparePgliteMarkedStatements }] = await Promise.all([import('@electric-sql/pglite'), import('./pglite-prepared.js')])
-  // A new database starts from the build's initialised template when there is one (PGlite refuses a template over an
-  // existing database, so only a directory without PG_VERSION gets it).
-  let pglite
-  if (dir === null) {
-    const loadDataDir = loadPgliteTemplate()
-    pglite = await PGlite.create(loadDataDir === undefined ? {} : { loadDataDir })
-  } else {
-    await mkdir(dir, { recursive: true })
-    const loadDataDir = existsSync(join(dir, 'PG_VERSION')) ? undefined : loadPgliteTemplate()
-    pglite = await PGlite.create(dir, loadDataDir === undefined ? {} : { loadDataDir })
-  }
-  preparePgliteMarkedStatements(pglite)
-  return pglite
-}
-
 async function openPglite (config: Extract<DatabaseConfig, { kind: 'pglite' }>, options: OpenOptions): Promise<DatabaseHandle> {
   const dir = config.dataDir === null ? null : join(resolve(config.dataDir), 'pglite')
-  const description = dir === null ? 'embedded PGlite (in memory)' : `embedded PGlite (${dir})`
-  const opening = createPglite(config, dir)
+  const description = `${dir === null ? 'embedded PGlite (in memory)' : `embedded PGlite (${dir})`}${config.worker === true ? ' on a worker thread' : ''}`
+  // PGLITE_WORKER: the database runs on a thread of its own, so it and the event loop can each use a core.
+  const opening = config.worker === true ? PgliteWorkerClient.start({ dir }) : createPglite(dir)
   // Kysely asks for the instance on its first query, so a query made while PGlite starts waits for it.
   opening.catch(() => {})
   if (options.background !== true) await opening
