@@ -51,7 +51,7 @@ inbox:       --messages 1000000  --chat-count 100000  --seller-chats 2000  --lis
 startup:     --runs 5   (with --service-entry to time another build)
 reconnect:   --clients 1000  --rate 1000  --before 3  --after 5
 attachments: --uploads 200  --concurrency 8
-send-statement: --variants as-is,no-activity-indexes,no-buyer-activity-index  --runs 3  --batches 300  --batch-size 50  --chats 1000`
+send-statement: --variants as-is,no-activity-indexes,no-buyer-activity-index,no-inbox-counts-trigger  --runs 3  --batches 300  --batch-size 50  --chats 1000`
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -14,11 +14,13 @@ import { noLog, type CommonOptions } from '../lib/common.js'
 /**
  * What each variant changes after the migrations. `no-activity-indexes` drops the three indexes on
  * chats.last_activity_at: the column every send moves, which is what keeps the chat row's update from being HOT.
+ * `no-inbox-counts-trigger` drops the trigger that keeps the inbox's totals: what its WHEN test costs every send.
  */
 export const SCHEMA_VARIANTS = {
   'as-is': [],
   'no-buyer-activity-index': ['drop index chats_buyer_activity_idx'],
-  'no-activity-indexes': ['drop index chats_buyer_activity_idx', 'drop index chats_seller_activity_idx', 'drop index chats_seller_listing_activity_idx']
+  'no-activity-indexes': ['drop index chats_buyer_activity_idx', 'drop index chats_seller_activity_idx', 'drop index chats_seller_listing_activity_idx'],
+  'no-inbox-counts-trigger': ['drop trigger chats_seller_inbox_counts_update on chats']
 } as const satisfies Record<string, readonly string[]>
 export type SchemaVariant = keyof typeof SCHEMA_VARIANTS
 
