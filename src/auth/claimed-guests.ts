@@ -1,4 +1,6 @@
 // Owns "was this guest claimed?": the claimed_guests table is the truth; a bounded per-app memory of claimed ids spares repeat probes.
+import { LRUCache } from 'lru-cache'
+
 const MAX_REMEMBERED = 10_000
 
 /**
@@ -7,7 +9,8 @@ const MAX_REMEMBERED = 10_000
  * probe, a registered user's nothing.
  */
 export class ClaimedGuests {
-  private readonly known = new Set<string>()
+  // The first remembered goes first when full (lru-cache: a Set used as a queue walks past its deleted entries).
+  private readonly known = new LRUCache<string, true>({ max: MAX_REMEMBERED })
 
   constructor (private readonly lookup: (guestId: string) => Promise<boolean>) {}
 
@@ -19,7 +22,6 @@ export class ClaimedGuests {
   }
 
   remember (guestId: string): void {
-    if (this.known.size >= MAX_REMEMBERED) this.known.delete(this.known.values().next().value as string)
-    this.known.add(guestId)
+    this.known.set(guestId, true)
   }
 }

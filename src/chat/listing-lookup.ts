@@ -1,4 +1,5 @@
 // Owns asking the marketplace whether a listing exists, is active and belongs to the seller, with a short timeout and a small cache.
+import { LRUCache } from 'lru-cache'
 import type { ListingLookupConfig } from '../config.js'
 import { AppError } from '../errors.js'
 import { listingDetailsOf } from './listing-details.js'
@@ -22,10 +23,11 @@ const MAX_CACHE_ENTRIES = 10_000
  * shows: "title", "price", "currency", "image_url", "url".
  */
 export function createListingLookup (config: ListingLookupConfig, fetchImpl: typeof fetch = fetch): ListingLookup {
-  const cache = new Map<string, { info: ListingInfo, expires: number }>()
+  // Least recently asked for goes first when full (lru-cache: a Map used as a queue walks past its deleted entries).
+  const cache = config.cacheSeconds > 0 ? new LRUCache<string, ListingInfo>({ max: MAX_CACHE_ENTRIES, ttl: config.cacheSeconds * 1000 }) : null
   return async (listingId) => {
-    const cached = cache.get(listingId)
-    if (cached !== undefined && cached.expires > Date.now()) return cached.info
+    const cached = cache?.get(listingId)
+    if (cached !== undefined) return cached
     const url = config.urlTemplate.replace('{listing_id}', encodeURIComponent(listingId))
     let info: ListingInfo
     try {
@@ -50,8 +52,7 @@ export function createListingLookup (config: ListingLookupConfig, fetchImpl: typ
     } catch (error) {
       throw new AppError('listing_lookup_unavailable', 'Cannot check the listing right now; try again shortly', { cause: error })
     }
-    if (cache.size >= MAX_CACHE_ENTRIES) cache.delete(cache.keys().next().value as string)
-    cache.set(listingId, { info, expires: Date.now() + config.cacheSeconds * 1000 })
+    cache?.set(listingId, info)
     return info
   }
 }
